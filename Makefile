@@ -1,0 +1,79 @@
+# nlpc_mpi - build, set-up, run and test.
+#
+#   make            build bin/nlpc_mpi (installs missing Debian packages)
+#   make run        the main job: 6 ranks, default config, real MNIST
+#   make check      build and run the test suite
+#   make deps       install missing Debian packages (no apt call if none)
+#   make data       fetch and verify MNIST and Fashion-MNIST into data/
+#
+# Flags come from pkg-config; they are expanded when a recipe runs, i.e.
+# after `deps` has installed the packages that provide them.
+
+CC        = mpicc
+PKGS     ?= hdf5-openmpi lapacke openblas inih zlib libcjson
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN      = -std=c11 -Wall -Wextra -Wpedantic
+CPPFLAGS  = -Iinclude -D_POSIX_C_SOURCE=200809L -MMD -MP \
+            $(shell pkg-config --cflags $(PKGS))
+LDLIBS    = $(shell pkg-config --libs $(PKGS)) -llinear -lm
+NP       ?= 6
+CONFIG   ?= configs/mnist_sync_6n_g6.ini
+MPIRUN   ?= mpirun --bind-to none
+
+BUILD     = build
+LIB_SRC   = $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ   = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+TEST_SRC  = $(wildcard tests/test_*.c)
+TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+DEPS_OK   = $(BUILD)/.deps-ok
+
+export OMPI_ALLOW_RUN_AS_ROOT = 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
+export OMPI_MCA_rmaps_base_oversubscribe = 1
+export OMPI_MCA_mpi_yield_when_idle = 1
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: all deps data run check tests clean
+
+all: bin/nlpc_mpi
+
+deps:
+	@scripts/install-deps.sh
+
+$(DEPS_OK): scripts/install-deps.sh
+	@scripts/install-deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+data:
+	@scripts/fetch-data.sh data
+
+$(BUILD)/%.o: src/%.c | $(DEPS_OK)
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libnlpc.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+bin/nlpc_mpi: $(BUILD)/main.o $(BUILD)/libnlpc.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libnlpc.a | $(DEPS_OK)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnlpc.a \
+	    $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+tests: $(TEST_BIN) bin/nlpc_mpi
+
+run: bin/nlpc_mpi
+	@scripts/fetch-data.sh data
+	$(MPIRUN) -np $(NP) bin/nlpc_mpi $(CONFIG)
+
+check: tests
+	@tests/run.sh $(TEST_BIN)
+
+clean:
+	rm -rf $(BUILD) bin
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/main.d $(TEST_BIN:%=%.d)

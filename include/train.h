@@ -1,0 +1,57 @@
+/*
+ * train.h - the schedule of the method over the network's nodes: the
+ * forward sNT pass, the goal at rank 0, the propagated goal, the halo
+ * exchange of error blocks and the per-node updates, for the synchronous
+ * and the asynchronous (stale-weight) schedules.
+ *
+ * It drives engine.c for the math and net.c for the messages; the same
+ * code runs every node in one process or one node per rank, and both give
+ * the same bits. Functions marked collective must be called by every rank
+ * of the topology in the same order.
+ */
+#ifndef NLPC_TRAIN_H
+#define NLPC_TRAIN_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "data.h"
+#include "eval.h"
+#include "net.h"
+
+typedef struct Trainer Trainer;
+
+/* What one iteration reports (on rank 0). */
+typedef struct {
+    double goal_error;      /* ||U_lG - G||^2 / ||U_lG||^2 at the goal */
+    int updated;            /* nodes updated this iteration */
+} TrainStats;
+
+/* Set up the local nodes and their initial weights (from the seed, so the
+ * same on any rank count). train is the training set on rank 0 and NULL
+ * elsewhere; n_train its size, known on every rank. Returns NULL with a
+ * message on no memory. Not collective. */
+Trainer *train_new(const NlpcConfig *cfg, const NetTopo *t,
+                   const DataSet *train, long n_train, char *err,
+                   size_t errlen);
+
+/* Batch columns per iteration, K. */
+int train_batch_size(const Trainer *tr);
+
+/* One iteration (0-based index it). Collective. Stats are set on rank 0.
+ * A numerical failure ends the job through net_fatal. */
+void train_step(Trainer *tr, int it, TrainStats *st);
+
+/* Push `count` samples through the learned sNT network in chunks and, on
+ * rank 0, append the last node's outputs with their labels to f. set and
+ * f are used on rank 0 only (NULL elsewhere). Collective. */
+void train_features(Trainer *tr, const DataSet *set, long count,
+                    EvalFeatures *f);
+
+/* Copy every A_j to rank 0: A[j] (n x n each) must be allocated there;
+ * ignored elsewhere. Collective. */
+void train_gather_weights(Trainer *tr, double **A);
+
+void train_free(Trainer *tr);
+
+#endif

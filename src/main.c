@@ -1,0 +1,448 @@
+/*
+ * main.c - the nlpc_mpi command: parse the command line and the
+ * configuration on rank 0, share it, load the data, train, evaluate with a
+ * linear SVM, and write the weights and summary.json.
+ *
+ * Only this file decides to stop the program. Before training starts an
+ * error on rank 0 is shared with every rank, which then exit non-zero
+ * together; during training a fatal error ends the job with MPI_Abort.
+ */
+#include <errno.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "config.h"
+#include "data.h"
+#include "eval.h"
+#include "net.h"
+#include "output.h"
+#include "train.h"
+
+#define NLPC_VERSION "0.1.0"
+#define MAX_SETS 64
+
+typedef struct {
+    const char *config;
+    const char *sets[MAX_SETS];
+    int nsets;
+    int dry_run;
+    int help;
+    int version;
+} Args;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: mpirun -np L nlpc_mpi [--set section.key=value ...] "
+        "[--dry-run] config.ini\n"
+        "       nlpc_mpi --help | --version\n\n"
+        "Trains a feed-forward network of L nodes without back-propagation\n"
+        "(sparsifying transforms, a discrimination goal and local\n"
+        "propagation constraints), one MPI rank per node or all nodes in\n"
+        "one rank, then reports the test accuracy of a linear SVM on the\n"
+        "last node's outputs.\n\n"
+        "  --set section.key=value  override one configuration key\n"
+        "  --dry-run                check configuration and data, print\n"
+        "                           the plan, and exit\n"
+        "  --help                   this text and every configuration key\n"
+        "  --version                the program's version\n\n"
+        "The run writes <output.dir>/log.csv, weights.h5 and "
+        "summary.json.\n\n");
+}
+
+/* returns 0, or -1 with a message in err */
+static int parse_args(int argc, char **argv, Args *a, char *err,
+                      size_t errlen)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            a->help = 1;
+        } else if (!strcmp(s, "--version")) {
+            a->version = 1;
+        } else if (!strcmp(s, "--dry-run")) {
+            a->dry_run = 1;
+        } else if (!strcmp(s, "--set") || !strncmp(s, "--set=", 6)) {
+            const char *v = s[5] == '=' ? s + 6 : (i + 1 < argc
+                                                   ? argv[++i] : NULL);
+            if (!v || a->nsets == MAX_SETS) {
+                snprintf(err, errlen, "--set needs section.key=value "
+                         "(at most %d of them)", MAX_SETS);
+                return -1;
+            }
+            a->sets[a->nsets++] = v;
+        } else if (s[0] == '-') {
+            snprintf(err, errlen, "unknown option '%s' (see --help)", s);
+            return -1;
+        } else if (a->config) {
+            snprintf(err, errlen, "two configuration files given: '%s' "
+                     "and '%s'", a->config, s);
+            return -1;
+        } else {
+            a->config = s;
+        }
+    }
+    if (!a->config && !a->help && !a->version) {
+        snprintf(err, errlen, "no configuration file given; try "
+                 "configs/mnist_sync_6n_g6.ini (see --help)");
+        return -1;
+    }
+    return 0;
+}
+
+/* rank 0: defaults, the file, the overrides, the cross-key checks */
+static int resolve_config(const Args *a, NlpcConfig *c, char *err,
+                          size_t errlen)
+{
+    cfg_defaults(c);
+    if (cfg_load(c, a->config, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < a->nsets; i++)
+        if (cfg_set(c, a->sets[i], err, errlen) != 0)
+            return -1;
+    return cfg_finalize(c, err, errlen);
+}
+
+/* every rank learns whether rank 0 succeeded; collective */
+static int agree(int ok)
+{
+    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return ok;
+}
+
+static int mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char buf[CFG_PATH_MAX];
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; ; p++) {
+        char c = *p;
+
+        if (c != '/' && c != '\0')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create output directory '%s': "
+                     "%s; set [output] dir", buf, strerror(errno));
+            return -1;
+        }
+        *p = c;
+        if (c == '\0')
+            return 0;
+    }
+}
+
+static void print_plan(const NlpcConfig *c, const DataSplit *d, int size)
+{
+    long n_train = d->train.count;
+    double k = c->batch_fraction * (double)n_train;
+    long K = k < 1.0 ? 1 : (long)(k + 0.5);
+    double blk = (double)c->width * (double)K * 8.0 / 1e6;
+
+    printf("# resolved configuration\n");
+    cfg_write_ini(c, stdout);
+    printf("\n# plan\n");
+    printf("data       %s: %ld train, %ld validation, %ld test images "
+           "of %d values\n", c->data_set, n_train, (long)d->val.count,
+           (long)d->test.count, d->train.dim);
+    printf("network    %d nodes of width %d, goal at node %d\n", c->nodes,
+           c->width, c->goal_node);
+    printf("ranks      %d (%s)\n", size, size == 1 ? "every node in one "
+           "process" : "one rank per node");
+    printf("schedule   %s, %d iterations, batches of %ld images\n",
+           c->mode == CFG_MODE_SYNC ? "sync" : "async", c->iterations, K);
+    printf("memory     about %.0f MB per node (one %d x %ld block is "
+           "%.0f MB)\n", 10.0 * blk, c->width, K, blk);
+    fflush(stdout);
+}
+
+static void print_progress(int it, int total, double dt, double elapsed,
+                           const TrainStats *st, int nodes)
+{
+    double eta = elapsed / (it + 1) * (total - it - 1);
+
+    printf("iter %4d/%d  %6.2f s  ETA %3dm%02ds  goal error %.4f  "
+           "updated %d/%d\n", it + 1, total, dt, (int)(eta / 60),
+           (int)eta % 60, st->goal_error, st->updated, nodes);
+    fflush(stdout);
+}
+
+/* the training loop; rank 0 prints progress and writes log.csv */
+static double run_training(Trainer *tr, const NlpcConfig *c, int rank,
+                           double *final_goal)
+{
+    char path[CFG_PATH_MAX + 16];
+    FILE *log = NULL;
+    double t0 = MPI_Wtime(), prev = t0;
+
+    if (rank == 0) {
+        snprintf(path, sizeof(path), "%s/log.csv", c->out_dir);
+        log = fopen(path, "w");
+        if (log)
+            fprintf(log, "iteration,seconds,goal_error,updated\n");
+        else
+            fprintf(stderr, "WARNING: cannot write %s; no run log\n",
+                    path);
+    }
+    *final_goal = 0.0;
+    for (int it = 0; it < c->iterations; it++) {
+        TrainStats st;
+        double now;
+
+        train_step(tr, it, &st);
+        now = MPI_Wtime();
+        if (rank == 0) {
+            print_progress(it, c->iterations, now - prev, now - t0, &st,
+                           c->nodes);
+            if (log)
+                fprintf(log, "%d,%.6f,%.9g,%d\n", it + 1, now - prev,
+                        st.goal_error, st.updated);
+            *final_goal = st.goal_error;
+        }
+        prev = now;
+    }
+    if (log)
+        fclose(log);
+    return MPI_Wtime() - t0;
+}
+
+/* forward one set through the network into SVM features (rank 0) */
+static EvalFeatures *features_of(Trainer *tr, const DataSet *s, long count,
+                                 int dim, int rank)
+{
+    EvalFeatures *f = rank == 0 ? eval_features_new(dim) : NULL;
+
+    train_features(tr, rank == 0 ? s : NULL, count, f);
+    return f;
+}
+
+/* rank 0: train the SVM on the training features, score every set */
+static int evaluate_svm(const NlpcConfig *c, EvalFeatures *ftr,
+                        EvalFeatures *fval, EvalFeatures *fte,
+                        OutSummary *s, char *err, size_t errlen)
+{
+    EvalModel *m;
+
+    if (c->feature_scale == CFG_FEAT_RMS) {
+        double rms = eval_features_rms(ftr);
+        double scale = rms > 0.0 ? 1.0 / rms : 1.0;
+
+        eval_features_scale(ftr, scale);
+        eval_features_scale(fte, scale);
+        if (fval)
+            eval_features_scale(fval, scale);
+    }
+    m = eval_svm_train(ftr, c->svm_c, c->svm_eps, (unsigned)c->seed, err,
+                       errlen);
+    if (!m)
+        return -1;
+    s->train_accuracy = eval_svm_accuracy(m, ftr);
+    s->val_accuracy = fval ? eval_svm_accuracy(m, fval) : -1.0;
+    s->test_accuracy = eval_svm_accuracy(m, fte);
+    eval_svm_free(m);
+    return 0;
+}
+
+/* collective: features of every set on rank 0, then the SVM there */
+static int run_evaluation(Trainer *tr, const NlpcConfig *c,
+                          const DataSplit *d, const long counts[3],
+                          int rank, OutSummary *s, char *err, size_t errlen)
+{
+    EvalFeatures *ftr, *fval = NULL, *fte;
+    int rc = 0;
+
+    ftr = features_of(tr, &d->train, counts[0], c->width, rank);
+    if (counts[1] > 0)
+        fval = features_of(tr, &d->val, counts[1], c->width, rank);
+    fte = features_of(tr, &d->test, counts[2], c->width, rank);
+    if (rank == 0)
+        rc = evaluate_svm(c, ftr, fval, fte, s, err, errlen);
+    eval_features_free(ftr);
+    eval_features_free(fval);
+    eval_features_free(fte);
+    return rc;
+}
+
+/* rank 0: weights.h5 and summary.json; returns 0 or -1 */
+static int write_outputs(Trainer *tr, const NlpcConfig *c,
+                         const OutSummary *s, int rank, char *err,
+                         size_t errlen)
+{
+    size_t nn = (size_t)c->width * c->width;
+    double *A[64] = { 0 };
+    char path[CFG_PATH_MAX + 16];
+    int rc = 0;
+
+    for (int j = 0; rank == 0 && j < c->nodes; j++)
+        if (!(A[j] = malloc(nn * sizeof(double))))
+            rc = -1;
+    if (rank == 0 && rc != 0) {
+        snprintf(err, errlen, "out of memory gathering the weights");
+        return -1;
+    }
+    train_gather_weights(tr, A);
+    if (rank == 0) {
+        snprintf(path, sizeof(path), "%s/weights.h5", c->out_dir);
+        rc = out_write_weights(path, c, A, s->iterations_done, err, errlen);
+        snprintf(path, sizeof(path), "%s/summary.json", c->out_dir);
+        if (rc == 0)
+            rc = out_write_summary(path, c, s, err, errlen);
+    }
+    for (int j = 0; j < c->nodes; j++)
+        free(A[j]);
+    return rc;
+}
+
+/* rank 0: configuration, data and output directory; 0 or -1 with err */
+static int prepare(const Args *a, NlpcConfig *c, DataSplit *d,
+                   char *err, size_t errlen)
+{
+    if (resolve_config(a, c, err, errlen) != 0)
+        return -1;
+    if (data_load(c, d, err, errlen) != 0)
+        return -1;
+    if (!a->dry_run && mkdir_p(c->out_dir, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static void fail(int rank, const char *err)
+{
+    if (rank == 0)
+        fprintf(stderr, "nlpc_mpi: error: %s\n", err);
+}
+
+static int run(const Args *a, int rank, int size)
+{
+    NlpcConfig c;
+    DataSplit d;
+    NetTopo t;
+    OutSummary s;
+    Trainer *tr;
+    char err[CFG_ERR_MAX * 2] = "";
+    long counts[3] = { 0, 0, 0 };
+    double t_eval;
+
+    memset(&c, 0, sizeof(c));
+    memset(&d, 0, sizeof(d));
+    memset(&s, 0, sizeof(s));
+    if (!agree(rank != 0 || prepare(a, &c, &d, err, sizeof(err)) == 0)) {
+        fail(rank, err);
+        data_free(&d);
+        return 1;
+    }
+    MPI_Bcast(&c, (int)sizeof(c), MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (net_init(&t, MPI_COMM_WORLD, c.nodes, err, sizeof(err)) != 0) {
+        fail(rank, err);
+        data_free(&d);
+        return 1;
+    }
+    counts[0] = d.train.count;
+    counts[1] = d.val.count;
+    counts[2] = d.test.count;
+    MPI_Bcast(counts, 3, MPI_LONG, 0, MPI_COMM_WORLD);
+    if (rank == 0)
+        print_plan(&c, &d, size);
+    if (a->dry_run) {
+        if (rank == 0)
+            printf("dry run: configuration and data are valid\n");
+        data_free(&d);
+        return 0;
+    }
+
+    tr = train_new(&c, &t, rank == 0 ? &d.train : NULL, counts[0], err,
+                   sizeof(err));
+    if (!tr)
+        net_fatal(&t, rank + 1, "%s", err);
+    if (rank == 0)
+        printf("\n# training\n");
+    s.train_seconds = run_training(tr, &c, rank, &s.final_goal_error);
+    s.iterations_done = c.iterations;
+    s.ranks = size;
+
+    t_eval = MPI_Wtime();
+    if (run_evaluation(tr, &c, &d, counts, rank, &s, err, sizeof(err)))
+        net_fatal(&t, 1, "evaluation: %s", err);
+    s.eval_seconds = MPI_Wtime() - t_eval;
+    if (write_outputs(tr, &c, &s, rank, err, sizeof(err)) != 0)
+        net_fatal(&t, 1, "%s", err);
+
+    if (rank == 0) {
+        printf("\n# result\n");
+        printf("train %.1f s (%.2f s/iteration), evaluation %.1f s\n",
+               s.train_seconds, s.train_seconds / (c.iterations > 0
+                                                  ? c.iterations : 1),
+               s.eval_seconds);
+        if (s.val_accuracy >= 0.0)
+            printf("validation accuracy %.2f%%\n", 100.0 * s.val_accuracy);
+        printf("test accuracy %.2f%%  (SVM train accuracy %.2f%%)\n",
+               100.0 * s.test_accuracy, 100.0 * s.train_accuracy);
+        printf("wrote %s/weights.h5, summary.json, log.csv\n", c.out_dir);
+    }
+    train_free(tr);
+    data_free(&d);
+    return 0;
+}
+
+/* OpenBLAS 0.3.21 does not recognise some virtualised AVX-512 CPUs (such
+ * as the one this project is developed on) and falls back to its Prescott
+ * kernels, 3-5x slower. The kernel set is chosen when the library loads,
+ * so the only remedy from inside is to set OPENBLAS_CORETYPE and execute
+ * the program again, before MPI_Init. A user's own setting always wins. */
+static void blas_pick_kernels(char **argv)
+{
+    const char *core = NULL;
+
+    if (getenv("OPENBLAS_CORETYPE")
+        || strcmp(openblas_get_corename(), "Prescott") != 0)
+        return;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        core = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2"))
+        core = "Haswell";
+    if (!core)
+        return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "WARNING: OpenBLAS uses its slow generic kernels; "
+            "set OPENBLAS_CORETYPE=%s before running\n", core);
+}
+
+int main(int argc, char **argv)
+{
+    Args a;
+    char err[CFG_ERR_MAX];
+    int rank, size, rc;
+
+    blas_pick_kernels(argv);
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (parse_args(argc, argv, &a, err, sizeof(err)) != 0) {
+        fail(rank, err);
+        MPI_Finalize();
+        return 2;
+    }
+    if (a.help || a.version) {
+        if (rank == 0 && a.version)
+            printf("nlpc_mpi %s\n", NLPC_VERSION);
+        if (rank == 0 && a.help) {
+            usage(stdout);
+            cfg_help(stdout);
+        }
+        MPI_Finalize();
+        return 0;
+    }
+    rc = run(&a, rank, size);
+    MPI_Finalize();
+    return rc;
+}
