@@ -19,6 +19,7 @@ typedef enum { CFG_MODE_SYNC = 0, CFG_MODE_ASYNC = 1 } CfgMode;
 typedef enum { CFG_SCALE_MEAN = 0, CFG_SCALE_SUM = 1 } CfgScale;
 typedef enum { CFG_INIT_NORMAL = 0, CFG_INIT_SCALED = 1 } CfgInit;
 typedef enum { CFG_FEAT_RMS = 0, CFG_FEAT_NONE = 1 } CfgFeatScale;
+typedef enum { CFG_SVM_PRIMAL = 0, CFG_SVM_DUAL = 1 } CfgSvmSolver;
 
 /* The resolved configuration. Plain data only (no pointers), so that it can
  * be broadcast as MPI_BYTE between ranks of one binary. */
@@ -51,6 +52,7 @@ typedef struct {
     /* [eval] */
     double svm_c;
     double svm_eps;
+    CfgSvmSolver svm_solver;
     CfgFeatScale feature_scale;
     long eval_chunk;            /* images per forward chunk */
 

@@ -34,11 +34,13 @@ void eval_features_scale(EvalFeatures *f, double s);
 
 void eval_features_free(EvalFeatures *f);
 
-/* Train an L2-regularised L2-loss linear SVM (dual, liblinear's default
- * solver) with cost C and tolerance eps; liblinear's rand() is seeded
- * with `seed` first. Returns NULL with a message in err on failure. */
+/* Train an L2-regularised L2-loss linear SVM with cost C and tolerance
+ * eps, in the primal (liblinear -s 2) when primal is set, else in the dual
+ * (-s 1); liblinear's rand() is seeded with `seed` first. Returns NULL
+ * with a message in err on failure. */
 EvalModel *eval_svm_train(const EvalFeatures *train, double C, double eps,
-                          unsigned seed, char *err, size_t errlen);
+                          int primal, unsigned seed, char *err,
+                          size_t errlen);
 
 /* Fraction of samples in f the model classifies correctly. */
 double eval_svm_accuracy(const EvalModel *m, const EvalFeatures *f);

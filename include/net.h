@@ -73,6 +73,10 @@ void net_halo_send(NetHalo *h, int to, int tag, const double *buf,
                    size_t count);
 void net_halo_wait(NetHalo *h);
 
+/* A barrier whose waiting ranks sleep between polls instead of spinning,
+ * for ranks that idle while rank 0 works alone (the SVM). Collective. */
+void net_barrier(const NetTopo *t);
+
 /* Print "nlpc_mpi: rank R, node L: <message>" to stderr and end the whole
  * job with MPI_Abort. For fatal errors found outside this module too. */
 void net_fatal(const NetTopo *t, int node, const char *fmt, ...);

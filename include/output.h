@@ -32,6 +32,7 @@ typedef struct {
     int iterations_done;
     double train_seconds;
     double eval_seconds;
+    double forward_seconds;     /* of eval_seconds: the forward passes */
     double final_goal_error;
     double train_accuracy;
     double val_accuracy;        /* < 0 when there is no validation split */

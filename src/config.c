@@ -80,6 +80,7 @@ static const char *const init_words[] = { "normal", "scaled", NULL };
 static const char *const mode_words[] = { "sync", "async", NULL };
 static const char *const scale_words[] = { "mean", "sum", NULL };
 static const char *const feat_words[] = { "rms", "none", NULL };
+static const char *const solver_words[] = { "primal", "dual", NULL };
 
 static const CfgOption cfg_options[] = {
     WORDS("data", "set", OPT_WORD, data_set, "mnist", set_words,
@@ -102,7 +103,7 @@ static const CfgOption cfg_options[] = {
     NUM("network", "width", OPT_INT, width, "784", 1, 100000, B_LO | B_HI,
         "node width N; must equal the image size (784 for MNIST)"),
     NUM("network", "goal_node", OPT_INT, goal_node, "0", 0, 64,
-        B_LO | B_HI, "goal node lG whose output feeds the SVM "
+        B_LO | B_HI, "node lG that carries the discrimination goal "
         "(0 = the last node)"),
     WORDS("network", "init", OPT_ENUM, init, "normal", init_words,
           "initial matrices: entries N(0,1) (normal) or N(0,1)/sqrt(N) "
@@ -140,6 +141,9 @@ static const CfgOption cfg_options[] = {
         "liblinear cost parameter C"),
     NUM("eval", "svm_eps", OPT_DOUBLE, svm_eps, "0.1", 0, 0,
         B_LO | B_LO_OPEN, "liblinear stopping tolerance"),
+    WORDS("eval", "svm_solver", OPT_ENUM, svm_solver, "primal",
+          solver_words, "liblinear L2-loss SVM solved in the primal "
+          "(Newton, fast when samples >> features) or the dual"),
     WORDS("eval", "feature_scale", OPT_ENUM, feature_scale, "rms",
           feat_words, "scale SVM features so their root mean square is 1 "
           "(rms) or leave them (none)"),

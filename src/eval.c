@@ -240,11 +240,12 @@ static struct feature_node **eval_row_pointers(const EvalFeatures *f)
     return x;
 }
 
-/* liblinear's parameters for the L2-loss dual SVM. */
-static void eval_parameter(struct parameter *param, double C, double eps)
+/* liblinear's parameters for the L2-loss SVM, primal or dual. */
+static void eval_parameter(struct parameter *param, double C, double eps,
+                           int primal)
 {
     memset(param, 0, sizeof *param);
-    param->solver_type = L2R_L2LOSS_SVC_DUAL;
+    param->solver_type = primal ? L2R_L2LOSS_SVC : L2R_L2LOSS_SVC_DUAL;
     param->C = C;
     param->eps = eps;
     param->nr_weight = 0;
@@ -257,8 +258,9 @@ static void eval_parameter(struct parameter *param, double C, double eps)
 /* The training call proper, on a problem over f's rows. */
 static struct model *eval_train_problem(const EvalFeatures *f,
                                         struct feature_node **x, double C,
-                                        double eps, unsigned seed,
-                                        char *err, size_t errlen)
+                                        double eps, int primal,
+                                        unsigned seed, char *err,
+                                        size_t errlen)
 {
     struct problem prob;
     struct parameter param;
@@ -270,7 +272,7 @@ static struct model *eval_train_problem(const EvalFeatures *f,
     prob.y = f->y;
     prob.x = x;
     prob.bias = EVAL_BIAS;
-    eval_parameter(&param, C, eps);
+    eval_parameter(&param, C, eps, primal);
     msg = check_parameter(&prob, &param);
     if (msg != NULL) {
         eval_err(err, errlen, "liblinear: bad parameter (C=%g, eps=%g): "
@@ -286,7 +288,8 @@ static struct model *eval_train_problem(const EvalFeatures *f,
 }
 
 EvalModel *eval_svm_train(const EvalFeatures *f, double C, double eps,
-                          unsigned seed, char *err, size_t errlen)
+                          int primal, unsigned seed, char *err,
+                          size_t errlen)
 {
     struct feature_node **x;
     EvalModel *m;
@@ -306,7 +309,8 @@ EvalModel *eval_svm_train(const EvalFeatures *f, double C, double eps,
     }
     /* train() copies what it keeps (w, labels) into the model; x and y
      * are not referenced after it returns. */
-    m->model = eval_train_problem(f, x, C, eps, seed, err, errlen);
+    m->model = eval_train_problem(f, x, C, eps, primal, seed, err,
+                                  errlen);
     m->dim = f->dim;
     free(x);
     if (m->model == NULL) {

@@ -240,8 +240,9 @@ static int evaluate_svm(const NlpcConfig *c, EvalFeatures *ftr,
         if (fval)
             eval_features_scale(fval, scale);
     }
-    m = eval_svm_train(ftr, c->svm_c, c->svm_eps, (unsigned)c->seed, err,
-                       errlen);
+    m = eval_svm_train(ftr, c->svm_c, c->svm_eps,
+                       c->svm_solver == CFG_SVM_PRIMAL, (unsigned)c->seed,
+                       err, errlen);
     if (!m)
         return -1;
     s->train_accuracy = eval_svm_accuracy(m, ftr);
@@ -257,12 +258,14 @@ static int run_evaluation(Trainer *tr, const NlpcConfig *c,
                           int rank, OutSummary *s, char *err, size_t errlen)
 {
     EvalFeatures *ftr, *fval = NULL, *fte;
+    double t0 = MPI_Wtime();
     int rc = 0;
 
     ftr = features_of(tr, &d->train, counts[0], c->width, rank);
     if (counts[1] > 0)
         fval = features_of(tr, &d->val, counts[1], c->width, rank);
     fte = features_of(tr, &d->test, counts[2], c->width, rank);
+    s->forward_seconds = MPI_Wtime() - t0;
     if (rank == 0)
         rc = evaluate_svm(c, ftr, fval, fte, s, err, errlen);
     eval_features_free(ftr);
@@ -371,16 +374,19 @@ static int run(const Args *a, int rank, int size)
     t_eval = MPI_Wtime();
     if (run_evaluation(tr, &c, &d, counts, rank, &s, err, sizeof(err)))
         net_fatal(&t, 1, "evaluation: %s", err);
+    net_barrier(&t);
     s.eval_seconds = MPI_Wtime() - t_eval;
     if (write_outputs(tr, &c, &s, rank, err, sizeof(err)) != 0)
         net_fatal(&t, 1, "%s", err);
+    net_barrier(&t);
 
     if (rank == 0) {
         printf("\n# result\n");
-        printf("train %.1f s (%.2f s/iteration), evaluation %.1f s\n",
-               s.train_seconds, s.train_seconds / (c.iterations > 0
-                                                  ? c.iterations : 1),
-               s.eval_seconds);
+        printf("train %.1f s (%.2f s/iteration), evaluation %.1f s "
+               "(forward %.1f s, SVM %.1f s)\n", s.train_seconds,
+               s.train_seconds / (c.iterations > 0 ? c.iterations : 1),
+               s.eval_seconds, s.forward_seconds,
+               s.eval_seconds - s.forward_seconds);
         if (s.val_accuracy >= 0.0)
             printf("validation accuracy %.2f%%\n", 100.0 * s.val_accuracy);
         printf("test accuracy %.2f%%  (SVM train accuracy %.2f%%)\n",

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 int net_init(NetTopo *t, MPI_Comm comm, int nodes, char *err,
              size_t errlen)
@@ -84,24 +85,51 @@ static void check_count(const NetTopo *t, int node, const MPI_Status *st,
                   got, from, st->MPI_TAG, want);
 }
 
+/* Complete n requests, sleeping between polls. Open MPI's shared-memory
+ * transport otherwise spins while it waits, and with more ranks than cores
+ * (6 nodes on 2 cores) the spinning ranks take CPU time from the rank that
+ * computes. Blocks here are megabytes, so a 0.1-1 ms poll costs nothing. */
+static void wait_all(const NetTopo *t, int node, int n, MPI_Request *req,
+                     MPI_Status *st)
+{
+    struct timespec nap = { 0, 20000 };
+    int done = 0;
+
+    for (;;) {
+        int rc = MPI_Testall(n, req, &done, st);
+
+        check(t, node, rc, "MPI_Testall");
+        if (done)
+            return;
+        nanosleep(&nap, NULL);
+        if (nap.tv_nsec < 1000000)
+            nap.tv_nsec *= 2;
+    }
+}
+
 void net_send(const NetTopo *t, int node, int to, int tag, const double *buf,
               size_t count)
 {
-    int rc = MPI_Send(buf, count_int(t, node, count), MPI_DOUBLE,
-                      net_owner(t, to), tag, t->comm);
+    MPI_Request req;
+    MPI_Status st;
+    int rc = MPI_Isend(buf, count_int(t, node, count), MPI_DOUBLE,
+                       net_owner(t, to), tag, t->comm, &req);
 
-    check(t, node, rc, "MPI_Send");
+    check(t, node, rc, "MPI_Isend");
+    wait_all(t, node, 1, &req, &st);
 }
 
 void net_recv(const NetTopo *t, int node, int from, int tag, double *buf,
               size_t count)
 {
+    MPI_Request req;
     MPI_Status st;
     int src = net_owner(t, from);
-    int rc = MPI_Recv(buf, count_int(t, node, count), MPI_DOUBLE, src, tag,
-                      t->comm, &st);
+    int rc = MPI_Irecv(buf, count_int(t, node, count), MPI_DOUBLE, src, tag,
+                       t->comm, &req);
 
-    check(t, node, rc, "MPI_Recv");
+    check(t, node, rc, "MPI_Irecv");
+    wait_all(t, node, 1, &req, &st);
     check_count(t, node, &st, count, src);
 }
 
@@ -143,11 +171,20 @@ void net_halo_send(NetHalo *h, int to, int tag, const double *buf,
 void net_halo_wait(NetHalo *h)
 {
     MPI_Status st[NET_HALO_MAX];
-    int rc = MPI_Waitall(h->n, h->req, st);
 
-    check(h->t, h->node, rc, "MPI_Waitall");
+    wait_all(h->t, h->node, h->n, h->req, st);
     for (int i = 0; i < h->n; i++)
         if (h->want[i] > 0)
             check_count(h->t, h->node, &st[i], h->want[i], st[i].MPI_SOURCE);
     h->n = 0;
+}
+
+void net_barrier(const NetTopo *t)
+{
+    MPI_Request req;
+    MPI_Status st;
+    int rc = MPI_Ibarrier(t->comm, &req);
+
+    check(t, t->rank + 1, rc, "MPI_Ibarrier");
+    wait_all(t, t->rank + 1, 1, &req, &st);
 }

@@ -538,6 +538,7 @@ static cJSON *out_summary_json(const NlpcConfig *cfg, const OutSummary *s,
     bad |= out_json_num(o, "ranks", s->ranks, 0);
     bad |= out_json_num(o, "train_seconds", s->train_seconds, 0);
     bad |= out_json_num(o, "eval_seconds", s->eval_seconds, 0);
+    bad |= out_json_num(o, "eval_forward_seconds", s->forward_seconds, 0);
     bad |= out_json_num(o, "final_goal_error", s->final_goal_error, 0);
     bad |= out_json_num(o, "train_accuracy", s->train_accuracy, 0);
     bad |= out_json_num(o, "validation_accuracy", s->val_accuracy,

@@ -500,14 +500,13 @@ void train_step(Trainer *tr, int it, TrainStats *st)
     phase_update(tr, it);
 }
 
-/* push one chunk of m samples (X, n x m) through the network; rank 0 gets
- * the last node's outputs in out (n x m). in/q/u are per-process scratch
- * blocks of n x m. */
-static void features_chunk(Trainer *tr, int m, double *X, double *out,
-                           double *q, double *u, double *tau)
+/* push one chunk of m samples (X, n x m, overwritten) through the local
+ * nodes; the last node's outputs end in X on its owner, which sends them
+ * to rank 0 unless it is rank 0. q, u, tau are scratch for m columns. */
+static void features_chunk(Trainer *tr, int m, double *X, double *q,
+                           double *u, double *tau)
 {
     size_t nm = (size_t)tr->n * m;
-    double *in = X;
 
     for (int l = 1; l <= tr->L; l++) {
         TrainNode *nd = local_node(tr, l);
@@ -515,50 +514,76 @@ static void features_chunk(Trainer *tr, int m, double *X, double *out,
         if (!nd)
             continue;
         if (l > 1 && !net_is_local(tr->t, l - 1))
-            net_recv(tr->t, l, l - 1, NET_TAG_EVAL, in, nm);
-        eng_forward(nd->A, in, tr->n, m, nd->keep, q, tau, u, nd->work);
-        memcpy(in, u, nm * sizeof(double));
+            net_recv(tr->t, l, l - 1, NET_TAG_EVAL, X, nm);
+        eng_forward(nd->A, X, tr->n, m, nd->keep, q, tau, u, nd->work);
+        memcpy(X, u, nm * sizeof(double));
         if (l < tr->L && !net_is_local(tr->t, l + 1))
-            net_send(tr->t, l, l + 1, NET_TAG_EVAL, in, nm);
+            net_send(tr->t, l, l + 1, NET_TAG_EVAL, X, nm);
     }
-    if (tr->t->rank == 0 && !net_is_local(tr->t, tr->L))
-        net_recv(tr->t, 1, tr->L, NET_TAG_EVAL, out, nm);
-    else if (tr->t->rank != 0 && net_is_local(tr->t, tr->L))
-        net_send(tr->t, tr->L, 1, NET_TAG_EVAL, in, nm);
-    else if (tr->t->rank == 0)
-        memcpy(out, in, nm * sizeof(double));
+    if (tr->t->rank != 0 && net_is_local(tr->t, tr->L))
+        net_send(tr->t, tr->L, 1, NET_TAG_EVAL, X, nm);
 }
 
+static void features_append(Trainer *tr, EvalFeatures *f, const double *u,
+                            int m, const int *labels)
+{
+    if (eval_features_append(f, u, m, labels) != 0)
+        net_fatal(tr->t, 1, "out of memory for SVM features");
+}
+
+/* Rank 0 keeps two chunks in flight: it posts the receive of chunk c's
+ * result before it sends chunk c down the chain, and collects chunk c - 1
+ * after, so the nodes work on consecutive chunks at the same time. */
 void train_features(Trainer *tr, const DataSet *set, long count,
                     EvalFeatures *f)
 {
     long chunk = tr->cfg.eval_chunk < count ? tr->cfg.eval_chunk : count;
-    size_t nm = (size_t)tr->n * (size_t)(chunk > 0 ? chunk : 1);
-    double *X = malloc(nm * sizeof(double));
-    double *out = malloc(nm * sizeof(double));
-    double *q = malloc(nm * sizeof(double));
-    double *u = malloc(nm * sizeof(double));
-    double *tau = malloc((size_t)(chunk > 0 ? chunk : 1) * sizeof(double));
+    size_t cols = (size_t)(chunk > 0 ? chunk : 1), nm = tr->n * cols;
+    int root = tr->t->rank == 0, remote_last = !net_is_local(tr->t, tr->L);
+    size_t bytes = nm * sizeof(double);
+    double *X = malloc(bytes), *q = malloc(bytes), *u = malloc(bytes);
+    double *tau = malloc(cols * sizeof(double));
+    double *out[2] = { malloc(bytes), malloc(bytes) };
+    NetHalo pend[2];
+    long prev = -1;
 
-    if (!X || !out || !q || !u || !tau)
+    if (!X || !q || !u || !tau || !out[0] || !out[1])
         net_fatal(tr->t, tr->t->rank + 1, "out of memory for evaluation "
                   "chunks of %ld samples: lower [eval] eval_chunk", chunk);
-    for (long s = 0; s < count; s += chunk) {
+    for (long s = 0, c = 0; s < count; s += chunk, c++) {
         int m = (int)(count - s < chunk ? count - s : chunk);
 
-        if (tr->t->rank == 0)
+        if (root && remote_last) {
+            net_halo_begin(&pend[c % 2], tr->t, 1);
+            net_halo_recv(&pend[c % 2], tr->L, NET_TAG_EVAL, out[c % 2],
+                          (size_t)tr->n * m);
+        }
+        if (root)
             memcpy(X, set->x + (size_t)s * tr->n,
                    (size_t)m * tr->n * sizeof(double));
-        features_chunk(tr, m, X, out, q, u, tau);
-        if (tr->t->rank == 0 && eval_features_append(f, out, m,
-                                                     set->y + s) != 0)
-            net_fatal(tr->t, 1, "out of memory for SVM features");
+        features_chunk(tr, m, X, q, u, tau);
+        if (root && !remote_last)
+            features_append(tr, f, X, m, set->y + s);
+        if (root && remote_last && prev >= 0) {
+            net_halo_wait(&pend[(c - 1) % 2]);
+            features_append(tr, f, out[(c - 1) % 2],
+                            (int)(s - prev), set->y + prev);
+        }
+        prev = s;
+    }
+    if (root && remote_last && prev >= 0) {
+        long c = (count - 1) / chunk;
+
+        net_halo_wait(&pend[c % 2]);
+        features_append(tr, f, out[c % 2], (int)(count - prev),
+                        set->y + prev);
     }
     free(X);
-    free(out);
     free(q);
     free(u);
     free(tau);
+    free(out[0]);
+    free(out[1]);
 }
 
 void train_gather_weights(Trainer *tr, double **A)

@@ -74,34 +74,46 @@ static EvalFeatures *features(const double *u, const int *labels, int n)
     return f;
 }
 
-static EvalModel *train_ok(const EvalFeatures *f)
+static EvalModel *train_ok(const EvalFeatures *f, int primal)
 {
     char err[256] = "";
-    EvalModel *m = eval_svm_train(f, 1.0, 0.01, 1u, err, sizeof err);
+    EvalModel *m = eval_svm_train(f, 1.0, 0.01, primal, 1u, err,
+                                  sizeof err);
 
     if (m == NULL)
         fail_msg("eval_svm_train: %s", err);
     return m;
 }
 
-static void test_separable_classes_are_learned_exactly(void **state)
+static void separable_classes_are_learned_exactly(int primal)
 {
     static double u[SAMPLES * DIM], v[SAMPLES * DIM];
     int yu[SAMPLES], yv[SAMPLES];
     EvalFeatures *tr, *te;
     EvalModel *m;
 
-    (void)state;
     make_clusters(u, yu, SAMPLES, 11);
     make_clusters(v, yv, SAMPLES, 22);
     tr = features(u, yu, SAMPLES);
     te = features(v, yv, SAMPLES);
-    m = train_ok(tr);
+    m = train_ok(tr, primal);
     assert_true(eval_svm_accuracy(m, tr) == 1.0);
     assert_true(eval_svm_accuracy(m, te) == 1.0);
     eval_svm_free(m);
     eval_features_free(tr);
     eval_features_free(te);
+}
+
+static void test_separable_classes_are_learned_in_the_dual(void **state)
+{
+    (void)state;
+    separable_classes_are_learned_exactly(0);
+}
+
+static void test_separable_classes_are_learned_in_the_primal(void **state)
+{
+    (void)state;
+    separable_classes_are_learned_exactly(1);
 }
 
 /* Train and test labels are both shuffled, so the test labels are
@@ -125,7 +137,7 @@ static void test_shuffled_labels_give_chance(void **state)
     shuffle(yv, SAMPLES, 66);
     tr = features(u, yu, SAMPLES);
     te = features(v, yv, SAMPLES);
-    m = train_ok(tr);
+    m = train_ok(tr, 1);
     acc = eval_svm_accuracy(m, te);
     assert_true(acc < 0.5);
     assert_true(acc > 0.2);
@@ -217,7 +229,7 @@ static void test_empty_training_set_is_refused(void **state)
 
     (void)state;
     assert_non_null(f);
-    assert_null(eval_svm_train(f, 1.0, 0.01, 1u, err, sizeof err));
+    assert_null(eval_svm_train(f, 1.0, 0.01, 1, 1u, err, sizeof err));
     assert_true(strlen(err) > 0);
     eval_features_free(f);
 }
@@ -232,7 +244,7 @@ static void test_nonpositive_cost_is_refused(void **state)
     (void)state;
     make_clusters(u, y, SAMPLES, 5);
     f = features(u, y, SAMPLES);
-    assert_null(eval_svm_train(f, -1.0, 0.01, 1u, err, sizeof err));
+    assert_null(eval_svm_train(f, -1.0, 0.01, 1, 1u, err, sizeof err));
     assert_non_null(strstr(err, "C"));
     eval_features_free(f);
 }
@@ -240,7 +252,8 @@ static void test_nonpositive_cost_is_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_separable_classes_are_learned_exactly),
+        cmocka_unit_test(test_separable_classes_are_learned_in_the_dual),
+        cmocka_unit_test(test_separable_classes_are_learned_in_the_primal),
         cmocka_unit_test(test_shuffled_labels_give_chance),
         cmocka_unit_test(test_rms_matches_dense_data),
         cmocka_unit_test(test_scale_by_two_doubles_rms),

@@ -378,8 +378,10 @@ static void test_summary_round_trips(void **state)
 {
     Fixture *fx = *state;
     const char *path = TMP_DIR "/summary.json";
-    OutSummary s = { 500, 12.5, 3.25, 0.0123456789, 0.99, -1.0,
-                     1.0 / 3.0, 6 };
+    OutSummary s = { .iterations_done = 500, .train_seconds = 12.5,
+                     .eval_seconds = 3.25, .final_goal_error = 0.0123456789,
+                     .train_accuracy = 0.99, .val_accuracy = -1.0,
+                     .test_accuracy = 1.0 / 3.0, .ranks = 6 };
     char err[512] = "";
     char *want = config_text(&fx->cfg);
     cJSON *json;
@@ -409,7 +411,9 @@ static void test_summary_keeps_validation_accuracy(void **state)
 {
     Fixture *fx = *state;
     const char *path = TMP_DIR "/summary_val.json";
-    OutSummary s = { 1, 0.0, 0.0, 0.0, 0.5, 0.875, 0.75, 1 };
+    OutSummary s = { .iterations_done = 1, .train_accuracy = 0.5,
+                     .val_accuracy = 0.875, .test_accuracy = 0.75,
+                     .ranks = 1 };
     char err[512] = "";
     cJSON *json;
 
