@@ -18,6 +18,7 @@
  * never taken as multi-line continuations.
  */
 #include "config.h"
+#include "errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -139,7 +140,7 @@ static const CfgOption cfg_options[] = {
 
     NUM("eval", "svm_c", OPT_DOUBLE, svm_c, "1", 0, 0, B_LO | B_LO_OPEN,
         "liblinear cost parameter C"),
-    NUM("eval", "svm_eps", OPT_DOUBLE, svm_eps, "0.1", 0, 0,
+    NUM("eval", "svm_eps", OPT_DOUBLE, svm_eps, "0.01", 0, 0,
         B_LO | B_LO_OPEN, "liblinear stopping tolerance"),
     WORDS("eval", "svm_solver", OPT_ENUM, svm_solver, "primal",
           solver_words, "liblinear L2-loss SVM solved in the primal "
@@ -159,17 +160,6 @@ static const CfgOption cfg_options[] = {
 #define CFG_HELP_HINT "(nlpc_mpi --help lists every key)"
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static void cfg_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void *cfg_field(NlpcConfig *c, const CfgOption *o)
 {
@@ -577,25 +567,25 @@ static const CfgOption *cfg_assign(NlpcConfig *c, const char *where,
     cfg_section_list(list, sizeof list);
     if (section[0] == '\0') {
         cfg_key_hint(section, key, hint, sizeof hint);
-        cfg_err(err, errlen, "%s: key '%s' comes before any [section] "
+        err_set(err, errlen, "%s: key '%s' comes before any [section] "
                 "header%s; put it under one of %s", where, key, hint, list);
         return NULL;
     }
     if (!cfg_section_known(section)) {
         cfg_section_hint(section, hint, sizeof hint);
-        cfg_err(err, errlen, "%s: unknown section [%s]%s valid sections: "
+        err_set(err, errlen, "%s: unknown section [%s]%s valid sections: "
                 "%s", where, section, hint[0] ? hint : ";", list);
         return NULL;
     }
     o = cfg_find(section, key);
     if (!o) {
         cfg_key_hint(section, key, hint, sizeof hint);
-        cfg_err(err, errlen, "%s: unknown key '%s' in [%s]%s %s", where,
+        err_set(err, errlen, "%s: unknown key '%s' in [%s]%s %s", where,
                 key, section, hint, CFG_HELP_HINT);
         return NULL;
     }
     if (cfg_put(o, value, c, why, sizeof why) != 0) {
-        cfg_err(err, errlen, "%s: %s.%s %s", where, section, key, why);
+        err_set(err, errlen, "%s: %s.%s %s", where, section, key, why);
         return NULL;
     }
     return o;
@@ -637,7 +627,7 @@ static void cfg_load_fail(CfgLoad *st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    cfg_err(st->msg, sizeof st->msg, "%s:%d: %s", st->path, st->lineno,
+    err_set(st->msg, sizeof st->msg, "%s:%d: %s", st->path, st->lineno,
             text);
     st->err_line = st->lineno;
 }
@@ -710,7 +700,7 @@ static int cfg_on_pair(void *user, const char *section, const char *name,
     }
     idx = (size_t)(o - cfg_options);
     if (st->seen[idx]) {
-        cfg_err(st->msg, sizeof st->msg, "%s: duplicate key %s.%s (already "
+        err_set(st->msg, sizeof st->msg, "%s: duplicate key %s.%s (already "
                 "set on line %d); keep only one of the two lines", where,
                 o->section, o->key, st->seen[idx]);
         st->err_line = st->lineno;
@@ -725,17 +715,17 @@ static int cfg_load_result(CfgLoad *st, int rc, NlpcConfig *c, char *err,
                            size_t errlen)
 {
     if (rc > 0 && (st->err_line == 0 || rc < st->err_line)) {
-        cfg_err(err, errlen, "%s:%d: cannot parse this line; expected "
+        err_set(err, errlen, "%s:%d: cannot parse this line; expected "
                 "'key = value', '[section]' or a comment starting with # "
                 "or ;", st->path, rc);
         return -1;
     }
     if (st->err_line) {
-        cfg_err(err, errlen, "%s", st->msg);
+        err_set(err, errlen, "%s", st->msg);
         return -1;
     }
     if (rc != 0 || ferror(st->f)) {
-        cfg_err(err, errlen, "%s: cannot read the file (libinih returned "
+        err_set(err, errlen, "%s: cannot read the file (libinih returned "
                 "%d); check that it is a readable text file", st->path, rc);
         return -1;
     }
@@ -753,12 +743,12 @@ int cfg_load(NlpcConfig *c, const char *path, char *err, size_t errlen)
     int rc;
 
     if (!st) {
-        cfg_err(err, errlen, "%s: out of memory", path);
+        err_set(err, errlen, "%s: out of memory", path);
         return -1;
     }
     st->f = fopen(path, "r");
     if (!st->f) {
-        cfg_err(err, errlen, "%s: cannot open: %s; check the path", path,
+        err_set(err, errlen, "%s: cannot open: %s; check the path", path,
                 strerror(errno));
         free(st);
         return -1;
@@ -796,13 +786,13 @@ int cfg_set(NlpcConfig *c, const char *assignment, char *err,
     int rc = -1;
 
     if (!copy) {
-        cfg_err(err, errlen, "--set: out of memory");
+        err_set(err, errlen, "--set: out of memory");
         return -1;
     }
     eq = strchr(copy, '=');
     dot = eq ? memchr(copy, '.', (size_t)(eq - copy)) : NULL;
     if (!dot) {
-        cfg_err(err, errlen, "--set: malformed '%s'; expected "
+        err_set(err, errlen, "--set: malformed '%s'; expected "
                 "section.key=value, e.g. train.iterations=50", assignment);
     } else {
         *eq = '\0';
@@ -830,7 +820,7 @@ static int cfg_recheck(const NlpcConfig *c, char *err, size_t errlen)
 
         cfg_format(o, c, text, sizeof text);
         if (cfg_put(o, text, &scratch, why, sizeof why) != 0) {
-            cfg_err(err, errlen, "config: %s.%s %s", o->section, o->key,
+            err_set(err, errlen, "config: %s.%s %s", o->section, o->key,
                     why);
             return -1;
         }
@@ -848,13 +838,13 @@ int cfg_finalize(NlpcConfig *c, char *err, size_t errlen)
     if (c->goal_node == 0)
         c->goal_node = c->nodes;
     if (c->goal_node > c->nodes) {
-        cfg_err(err, errlen, "config: network.goal_node = %d is beyond "
+        err_set(err, errlen, "config: network.goal_node = %d is beyond "
                 "network.nodes = %d; set goal_node to 1..%d (0 = the last "
                 "node) or raise nodes", c->goal_node, c->nodes, c->nodes);
         return -1;
     }
     if (c->train_limit > 0 && c->validation >= c->train_limit) {
-        cfg_err(err, errlen, "config: data.validation = %ld leaves no "
+        err_set(err, errlen, "config: data.validation = %ld leaves no "
                 "training images out of data.train_limit = %ld; lower "
                 "validation or raise train_limit", c->validation,
                 c->train_limit);

@@ -9,6 +9,7 @@
  * as they are converted.
  */
 #include "data.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <math.h>
@@ -30,19 +31,6 @@
 #define PATH_LEN (CFG_PATH_MAX + 96)
 #define REFETCH "fetch it again with `make data`"
 
-/* Print a message into err (when there is room) and return -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* ---- reading IDX files ------------------------------------------------ */
 
 static gzFile idx_open(const char *path, char *err, size_t errlen)
@@ -52,7 +40,7 @@ static gzFile idx_open(const char *path, char *err, size_t errlen)
     errno = 0;
     gz = gzopen(path, "rb");
     if (!gz)
-        fail(err, errlen, "%s: cannot open: %s; check the path and [data] "
+        err_set(err, errlen, "%s: cannot open: %s; check the path and [data] "
              "dir, or fetch the data with `make data`", path,
              errno ? strerror(errno) : "out of memory");
     return gz;
@@ -71,12 +59,12 @@ static int gz_check(gzFile gz, const char *path, char *err, size_t errlen)
     if (strncmp(msg, path, len) == 0 && strncmp(msg + len, ": ", 2) == 0)
         msg += len + 2;             /* zlib repeats the path; drop it */
     if (code == Z_ERRNO)
-        return fail(err, errlen, "%s: read error: %s", path,
+        return err_set(err, errlen, "%s: read error: %s", path,
                     strerror(errno));
     if (code == Z_BUF_ERROR)
-        return fail(err, errlen, "%s: truncated: the gzip stream ends "
+        return err_set(err, errlen, "%s: truncated: the gzip stream ends "
                     "early (zlib: %s); " REFETCH, path, msg);
-    return fail(err, errlen, "%s: corrupt gzip data (zlib: %s); delete it "
+    return err_set(err, errlen, "%s: corrupt gzip data (zlib: %s); delete it "
                 "and " REFETCH, path, msg);
 }
 
@@ -112,13 +100,13 @@ static int idx_header(gzFile gz, const char *path, uint32_t magic,
     if (gz_fill(gz, path, h, want, &got, err, errlen) < 0)
         return -1;
     if (got < want)
-        return fail(err, errlen, "%s: truncated: %zu bytes, shorter than "
+        return err_set(err, errlen, "%s: truncated: %zu bytes, shorter than "
                     "the %zu-byte IDX header; " REFETCH, path, got, want);
     for (int i = 0; i <= ndims; i++)
         w[i] = (uint32_t)h[4 * i] << 24 | (uint32_t)h[4 * i + 1] << 16
                | (uint32_t)h[4 * i + 2] << 8 | (uint32_t)h[4 * i + 3];
     if (w[0] != magic)
-        return fail(err, errlen, "%s: bad magic number 0x%08x, expected "
+        return err_set(err, errlen, "%s: bad magic number 0x%08x, expected "
                     "0x%08x (IDX %s file); is this the right file? If so, "
                     REFETCH, path, (unsigned)w[0], (unsigned)magic,
                     magic == IDX_MAGIC_IMAGES ? "image" : "label");
@@ -137,12 +125,12 @@ static int idx_payload(gzFile gz, const char *path, size_t head, size_t n,
 
     *buf = malloc(n ? n : 1);
     if (!*buf)
-        return fail(err, errlen, "%s: out of memory for %s (%zu bytes)",
+        return err_set(err, errlen, "%s: out of memory for %s (%zu bytes)",
                     path, what, n);
     if (gz_fill(gz, path, *buf, n, &got, err, errlen) < 0)
         goto bad;
     if (got < n) {
-        fail(err, errlen, "%s: truncated: header says %s (%zu bytes) but "
+        err_set(err, errlen, "%s: truncated: header says %s (%zu bytes) but "
              "the file has %zu%s; " REFETCH, path, what, head + n,
              head + got, gzdirect(gz) ? "" : " when uncompressed");
         goto bad;
@@ -150,7 +138,7 @@ static int idx_payload(gzFile gz, const char *path, size_t head, size_t n,
     if (gz_fill(gz, path, &extra, 1, &got, err, errlen) < 0)
         goto bad;
     if (got > 0) {
-        fail(err, errlen, "%s: trailing bytes after the %zu bytes that "
+        err_set(err, errlen, "%s: trailing bytes after the %zu bytes that "
              "the header announces (%s); the file is damaged or not IDX; "
              REFETCH, path, head + n, what);
         goto bad;
@@ -167,13 +155,13 @@ static int idx_image_dims(const char *path, const uint32_t *d, char *err,
                           size_t errlen)
 {
     if (d[0] == 0 || d[1] == 0 || d[2] == 0)
-        return fail(err, errlen, "%s: header says %u images of %ux%u; "
+        return err_set(err, errlen, "%s: header says %u images of %ux%u; "
                     "every dimension must be positive; " REFETCH, path,
                     (unsigned)d[0], (unsigned)d[1], (unsigned)d[2]);
     if (d[0] > IDX_MAX_COUNT || d[1] > IDX_MAX_PIXELS
         || d[2] > IDX_MAX_PIXELS
         || (uint64_t)d[1] * d[2] > (uint64_t)IDX_MAX_PIXELS)
-        return fail(err, errlen, "%s: header says %u images of %ux%u, "
+        return err_set(err, errlen, "%s: header says %u images of %ux%u, "
                     "beyond the limits (%ld images, %ld pixels per image); "
                     "the header is corrupt; " REFETCH, path,
                     (unsigned)d[0], (unsigned)d[1], (unsigned)d[2],
@@ -203,7 +191,7 @@ static int idx_close(gzFile gz, const char *path, int rc, char *err,
     int code = gzclose(gz);
 
     if (rc == 0 && code != Z_OK)
-        return fail(err, errlen, "%s: error at the end of the file "
+        return err_set(err, errlen, "%s: error at the end of the file "
                     "(zlib code %d); " REFETCH, path, code);
     return rc;
 }
@@ -237,7 +225,7 @@ static int check_labels(const char *path, const uint8_t *lab, uint32_t n,
 {
     for (uint32_t i = 0; i < n; i++)
         if (lab[i] >= DATA_CLASSES)
-            return fail(err, errlen, "%s: label %u (item %u) is out of "
+            return err_set(err, errlen, "%s: label %u (item %u) is out of "
                         "range 0..%d; this is not a 10-class label file; "
                         REFETCH, path, (unsigned)lab[i], (unsigned)i,
                         DATA_CLASSES - 1);
@@ -252,7 +240,7 @@ static int read_labels(gzFile gz, const char *path, uint8_t **lab,
     if (idx_header(gz, path, IDX_MAGIC_LABELS, 1, n, err, errlen) < 0)
         return -1;
     if (*n == 0 || *n > IDX_MAX_COUNT)
-        return fail(err, errlen, "%s: header says %u labels; expected "
+        return err_set(err, errlen, "%s: header says %u labels; expected "
                     "1..%ld; the header is corrupt; " REFETCH, path,
                     (unsigned)*n, IDX_MAX_COUNT);
     snprintf(what, sizeof what, "%u labels", (unsigned)*n);
@@ -357,7 +345,7 @@ static int set_dir(const NlpcConfig *cfg, char *dir, char *err,
     else if (strcmp(set, "mnist") == 0 || strcmp(set, "fashion") == 0)
         snprintf(dir, PATH_LEN, "%s/%s", cfg->data_dir, set);
     else
-        return fail(err, errlen, "[data] set = \"%s\" is not a known data "
+        return err_set(err, errlen, "[data] set = \"%s\" is not a known data "
                     "set; use mnist, fashion or custom", set);
     return 0;
 }
@@ -370,7 +358,7 @@ static int find_idx(const char *dir, const char *name, const char *set,
     int len = snprintf(path, PATH_LEN, "%s/%s", dir, name);
 
     if (len < 0 || len + 4 > PATH_LEN)
-        return fail(err, errlen, "%s/%s: path too long; use a shorter "
+        return err_set(err, errlen, "%s/%s: path too long; use a shorter "
                     "[data] dir", dir, name);
     if (access(path, F_OK) == 0)
         return 0;
@@ -379,10 +367,10 @@ static int find_idx(const char *dir, const char *name, const char *set,
         return 0;
     path[len] = '\0';
     if (strcmp(set, "custom") == 0)
-        return fail(err, errlen, "%s: not found (also tried %s.gz); put "
+        return err_set(err, errlen, "%s: not found (also tried %s.gz); put "
                     "the four IDX files of the custom set there or change "
                     "[data] dir", path, path);
-    return fail(err, errlen, "%s: not found (also tried %s.gz); run `make "
+    return err_set(err, errlen, "%s: not found (also tried %s.gz); run `make "
                 "data` to fetch MNIST and Fashion-MNIST, or change "
                 "[data] dir", path, path);
 }
@@ -415,15 +403,15 @@ static int check_part(const NlpcConfig *cfg, const Part *p,
                       int dim, char *err, size_t errlen)
 {
     if (n != ln)
-        return fail(err, errlen, "%s has %d images but %s has %d labels; "
+        return err_set(err, errlen, "%s has %d images but %s has %d labels; "
                     "the two files must belong together; " REFETCH,
                     ipath, n, lpath, ln);
     if (dim != cfg->width)
-        return fail(err, errlen, "%s: images have %d pixels but [network] "
+        return err_set(err, errlen, "%s: images have %d pixels but [network] "
                     "width = %d; set [network] width = %d", ipath, dim,
                     cfg->width, dim);
     if (p->limit < 0 || p->limit > n)
-        return fail(err, errlen, "%s = %ld but %s has %d images; use "
+        return err_set(err, errlen, "%s = %ld but %s has %d images; use "
                     "0 (all) up to %d", p->limit_key, p->limit, ipath, n,
                     n);
     return 0;
@@ -452,7 +440,7 @@ static int load_part(const NlpcConfig *cfg, const char *dir, const Part *p,
         n = (int)p->limit;
     rc = to_set(pix, lab, n, rows * cols, s);
     if (rc < 0)
-        fail(err, errlen, "%s: out of memory for %d images as doubles",
+        err_set(err, errlen, "%s: out of memory for %d images as doubles",
              ipath, n);
 out:
     free(pix);
@@ -521,7 +509,7 @@ static int split_validation(const NlpcConfig *cfg, DataSet *all,
         in_val = pick_validation(cfg->seed, n, v);
         if (!in_val || set_alloc(&d->val, v, all->dim) < 0) {
             free(in_val);
-            return fail(err, errlen, "out of memory splitting %d training "
+            return err_set(err, errlen, "out of memory splitting %d training "
                         "images into %d + %d", n, n - v, v);
         }
         for (int k = 0; k < n; k++) {
@@ -543,7 +531,7 @@ static int check_validation(const NlpcConfig *cfg, int n, char *err,
                             size_t errlen)
 {
     if (cfg->validation < 0 || cfg->validation >= n)
-        return fail(err, errlen, "[data] validation = %ld but there are %d "
+        return err_set(err, errlen, "[data] validation = %ld but there are %d "
                     "training images (after [data] train_limit); use 0 up "
                     "to %d so that some are left to train on",
                     cfg->validation, n, n - 1);

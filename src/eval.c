@@ -16,6 +16,7 @@
  * or talk to MPI; the caller gathers features on one rank.
  */
 #include "eval.h"
+#include "errmsg.h"
 
 #include <limits.h>
 #include <math.h>
@@ -43,17 +44,6 @@ struct EvalModel {
     struct model *model;        /* owns its weights; keeps no problem */
     int dim;
 };
-
-static void eval_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* liblinear prints progress through this; we want silence. */
 static void eval_quiet(const char *s)
@@ -275,7 +265,7 @@ static struct model *eval_train_problem(const EvalFeatures *f,
     eval_parameter(&param, C, eps, primal);
     msg = check_parameter(&prob, &param);
     if (msg != NULL) {
-        eval_err(err, errlen, "liblinear: bad parameter (C=%g, eps=%g): "
+        err_set(err, errlen, "liblinear: bad parameter (C=%g, eps=%g): "
                  "%s", C, eps, msg);
         return NULL;
     }
@@ -283,7 +273,7 @@ static struct model *eval_train_problem(const EvalFeatures *f,
     srand(seed);
     model = train(&prob, &param);
     if (model == NULL)
-        eval_err(err, errlen, "liblinear: training failed (no memory?)");
+        err_set(err, errlen, "liblinear: training failed (no memory?)");
     return model;
 }
 
@@ -295,13 +285,13 @@ EvalModel *eval_svm_train(const EvalFeatures *f, double C, double eps,
     EvalModel *m;
 
     if (f == NULL || f->count == 0) {
-        eval_err(err, errlen, "liblinear: no training samples");
+        err_set(err, errlen, "liblinear: no training samples");
         return NULL;
     }
     m = calloc(1, sizeof *m);
     x = eval_row_pointers(f);
     if (m == NULL || x == NULL) {
-        eval_err(err, errlen, "liblinear: out of memory for %d rows",
+        err_set(err, errlen, "liblinear: out of memory for %d rows",
                  f->count);
         free(m);
         free(x);

@@ -16,6 +16,7 @@
  * training data or any per-iteration history.
  */
 #include "output.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,17 +29,6 @@
 
 #define OUT_FORMAT_VERSION 1
 #define OUT_WIDTH_MAX 46340     /* width * width must fit in an int */
-
-static void out_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* "<path>.tmp" in a fresh buffer, or NULL on no memory. */
 static char *out_tmp_name(const char *path)
@@ -181,26 +171,26 @@ static int out_put_weights(hid_t file, const char *tmp,
     int rc = -1;
 
     if (buf == NULL) {
-        out_err(err, errlen, "%s: out of memory", tmp);
+        err_set(err, errlen, "%s: out of memory", tmp);
         return -1;
     }
     group = H5Gcreate2(file, "weights", H5P_DEFAULT, H5P_DEFAULT,
                        H5P_DEFAULT);
     if (group < 0) {
-        out_err(err, errlen, "%s: cannot create group /weights", tmp);
+        err_set(err, errlen, "%s: cannot create group /weights", tmp);
         goto done;
     }
     for (int j = 0; j < nodes; j++) {
         snprintf(name, sizeof name, "A%d", j);
         if (out_put_matrix(group, name, A[j], width, buf) < 0) {
-            out_err(err, errlen, "%s: cannot write /weights/%s", tmp, name);
+            err_set(err, errlen, "%s: cannot write /weights/%s", tmp, name);
             goto done;
         }
     }
     rc = 0;
 done:
     if (group >= 0 && H5Gclose(group) < 0 && rc == 0) {
-        out_err(err, errlen, "%s: cannot close group /weights", tmp);
+        err_set(err, errlen, "%s: cannot close group /weights", tmp);
         rc = -1;
     }
     free(buf);
@@ -216,7 +206,7 @@ static int out_put_root_attrs(hid_t file, const char *tmp,
     int rc = 0;
 
     if (text == NULL) {
-        out_err(err, errlen, "%s: out of memory", tmp);
+        err_set(err, errlen, "%s: out of memory", tmp);
         return -1;
     }
     if (out_put_int_attr(file, "format_version", OUT_FORMAT_VERSION) < 0
@@ -224,7 +214,7 @@ static int out_put_root_attrs(hid_t file, const char *tmp,
         || out_put_int_attr(file, "width", cfg->width) < 0
         || out_put_int_attr(file, "iteration", iteration) < 0
         || out_put_str_attr(file, "config", text) < 0) {
-        out_err(err, errlen, "%s: cannot write the root attributes", tmp);
+        err_set(err, errlen, "%s: cannot write the root attributes", tmp);
         rc = -1;
     }
     free(text);
@@ -242,7 +232,7 @@ static int out_write_h5(const char *tmp, const NlpcConfig *cfg,
     errno = 0;
     file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) {
-        out_err(err, errlen, "%s: cannot create (%s)", tmp,
+        err_set(err, errlen, "%s: cannot create (%s)", tmp,
                 errno ? strerror(errno) : "HDF5 error");
         return -1;
     }
@@ -251,7 +241,7 @@ static int out_write_h5(const char *tmp, const NlpcConfig *cfg,
         rc = out_put_weights(file, tmp, A, cfg->nodes, cfg->width, err,
                              errlen);
     if (H5Fclose(file) < 0 && rc == 0) {
-        out_err(err, errlen, "%s: cannot close (disk full?)", tmp);
+        err_set(err, errlen, "%s: cannot close (disk full?)", tmp);
         rc = -1;
     }
     return rc;
@@ -266,20 +256,20 @@ int out_write_weights(const char *path, const NlpcConfig *cfg,
     int rc;
 
     if (cfg->nodes < 1 || cfg->width < 1 || cfg->width > OUT_WIDTH_MAX) {
-        out_err(err, errlen, "%s: bad shape nodes=%d width=%d", path,
+        err_set(err, errlen, "%s: bad shape nodes=%d width=%d", path,
                 cfg->nodes, cfg->width);
         return -1;
     }
     tmp = out_tmp_name(path);
     if (tmp == NULL) {
-        out_err(err, errlen, "%s: out of memory", path);
+        err_set(err, errlen, "%s: out of memory", path);
         return -1;
     }
     out_h5_quiet(&quiet);
     rc = out_write_h5(tmp, cfg, A, iteration, err, errlen);
     out_h5_restore(&quiet);
     if (rc == 0 && rename(tmp, path) != 0) {
-        out_err(err, errlen, "%s: cannot rename %s into place: %s", path,
+        err_set(err, errlen, "%s: cannot rename %s into place: %s", path,
                 tmp, strerror(errno));
         rc = -1;
     }
@@ -320,23 +310,23 @@ static int out_get_header(hid_t file, const char *path, int *nodes,
     int version;
 
     if (out_get_int_attr(file, "format_version", &version) < 0) {
-        out_err(err, errlen, "%s: no format_version attribute "
+        err_set(err, errlen, "%s: no format_version attribute "
                 "(not a weights file)", path);
         return -1;
     }
     if (version != OUT_FORMAT_VERSION) {
-        out_err(err, errlen, "%s: format_version %d, expected %d "
+        err_set(err, errlen, "%s: format_version %d, expected %d "
                 "(written by another version)", path, version,
                 OUT_FORMAT_VERSION);
         return -1;
     }
     if (out_get_int_attr(file, "nodes", nodes) < 0
         || out_get_int_attr(file, "width", width) < 0) {
-        out_err(err, errlen, "%s: missing nodes or width attribute", path);
+        err_set(err, errlen, "%s: missing nodes or width attribute", path);
         return -1;
     }
     if (*nodes < 1 || *width < 1 || *width > OUT_WIDTH_MAX) {
-        out_err(err, errlen, "%s: bad shape nodes=%d width=%d", path,
+        err_set(err, errlen, "%s: bad shape nodes=%d width=%d", path,
                 *nodes, *width);
         return -1;
     }
@@ -373,22 +363,22 @@ static int out_get_matrix(hid_t group, const char *path, const char *name,
     int rc = -1;
 
     if (buf == NULL || a == NULL) {
-        out_err(err, errlen, "%s: out of memory", path);
+        err_set(err, errlen, "%s: out of memory", path);
         goto done;
     }
     if (H5Lexists(group, name, H5P_DEFAULT) <= 0
         || (dset = H5Dopen2(group, name, H5P_DEFAULT)) < 0) {
-        out_err(err, errlen, "%s: no data set /weights/%s", path, name);
+        err_set(err, errlen, "%s: no data set /weights/%s", path, name);
         goto done;
     }
     if (out_check_dims(dset, width) < 0) {
-        out_err(err, errlen, "%s: /weights/%s is not %d x %d", path, name,
+        err_set(err, errlen, "%s: /weights/%s is not %d x %d", path, name,
                 width, width);
         goto done;
     }
     if (H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                 buf) < 0) {
-        out_err(err, errlen, "%s: cannot read /weights/%s", path, name);
+        err_set(err, errlen, "%s: cannot read /weights/%s", path, name);
         goto done;
     }
     out_transpose(a, buf, width);
@@ -397,7 +387,7 @@ static int out_get_matrix(hid_t group, const char *path, const char *name,
     rc = 0;
 done:
     if (dset >= 0 && H5Dclose(dset) < 0 && rc == 0) {
-        out_err(err, errlen, "%s: cannot close /weights/%s", path, name);
+        err_set(err, errlen, "%s: cannot close /weights/%s", path, name);
         free(*out);
         *out = NULL;
         rc = -1;
@@ -427,12 +417,12 @@ static int out_get_weights(hid_t file, const char *path, int nodes,
     int rc = -1;
 
     if (A == NULL) {
-        out_err(err, errlen, "%s: out of memory", path);
+        err_set(err, errlen, "%s: out of memory", path);
         return -1;
     }
     if (H5Lexists(file, "weights", H5P_DEFAULT) <= 0
         || (group = H5Gopen2(file, "weights", H5P_DEFAULT)) < 0) {
-        out_err(err, errlen, "%s: no group /weights", path);
+        err_set(err, errlen, "%s: no group /weights", path);
         goto done;
     }
     for (int j = 0; j < nodes; j++) {
@@ -446,7 +436,7 @@ static int out_get_weights(hid_t file, const char *path, int nodes,
     rc = 0;
 done:
     if (group >= 0 && H5Gclose(group) < 0 && rc == 0) {
-        out_err(err, errlen, "%s: cannot close group /weights", path);
+        err_set(err, errlen, "%s: cannot close group /weights", path);
         out_free_matrices(*out, nodes);
         *out = NULL;
         rc = -1;
@@ -462,19 +452,19 @@ static int out_read_h5(const char *path, int *nodes, int *width,
     int rc;
 
     if (H5Fis_hdf5(path) <= 0) {
-        out_err(err, errlen, "%s: not an HDF5 file or truncated", path);
+        err_set(err, errlen, "%s: not an HDF5 file or truncated", path);
         return -1;
     }
     file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) {
-        out_err(err, errlen, "%s: not an HDF5 file or truncated", path);
+        err_set(err, errlen, "%s: not an HDF5 file or truncated", path);
         return -1;
     }
     rc = out_get_header(file, path, nodes, width, err, errlen);
     if (rc == 0)
         rc = out_get_weights(file, path, *nodes, *width, A, err, errlen);
     if (H5Fclose(file) < 0 && rc == 0) {
-        out_err(err, errlen, "%s: cannot close", path);
+        err_set(err, errlen, "%s: cannot close", path);
         out_free_matrices(*A, *nodes);
         *A = NULL;
         rc = -1;
@@ -491,7 +481,7 @@ int out_read_weights(const char *path, int *nodes, int *width, double ***A,
     double **mats = NULL;
 
     if (probe == NULL) {
-        out_err(err, errlen, "%s: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     fclose(probe);
@@ -560,7 +550,7 @@ static int out_put_text(const char *tmp, const char *text, char *err,
     int rc = 0;
 
     if (f == NULL) {
-        out_err(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        err_set(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
         return -1;
     }
     if (fputs(text, f) == EOF || fputc('\n', f) == EOF)
@@ -568,7 +558,7 @@ static int out_put_text(const char *tmp, const char *text, char *err,
     if (fclose(f) != 0)
         rc = -1;
     if (rc != 0)
-        out_err(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+        err_set(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
     return rc;
 }
 
@@ -585,7 +575,7 @@ int out_write_summary(const char *path, const NlpcConfig *cfg,
     int rc = -1;
 
     if (tmp == NULL || json == NULL) {
-        out_err(err, errlen, "%s: out of memory", path);
+        err_set(err, errlen, "%s: out of memory", path);
         goto done;
     }
     if (out_put_text(tmp, json, err, errlen) < 0) {
@@ -593,7 +583,7 @@ int out_write_summary(const char *path, const NlpcConfig *cfg,
         goto done;
     }
     if (rename(tmp, path) != 0) {
-        out_err(err, errlen, "%s: cannot rename %s into place: %s", path,
+        err_set(err, errlen, "%s: cannot rename %s into place: %s", path,
                 tmp, strerror(errno));
         remove(tmp);
         goto done;
