@@ -89,7 +89,7 @@ static void test_defaults_match_table_and_finalize_sets_goal_to_last(
     assert_true(c.l2 == 34.0 && c.l3 == 34.0 && c.l4 == 34.0);
     assert_int_equal(c.scale, CFG_SCALE_MEAN);
     assert_true(c.async_p == 0.5);
-    assert_true(c.svm_c == 1.0 && c.svm_eps == 0.1);
+    assert_true(c.svm_c == 1.0 && c.svm_eps == 0.01);
     assert_int_equal(c.feature_scale, CFG_FEAT_RMS);
     assert_int_equal(c.eval_chunk, 5000);
     assert_string_equal(c.out_dir, "runs/mnist_sync_6n_g6");
