@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "engine.h"
+#include "goal.h"
+#include "update.h"
 #include "rng.h"
 
 /* One network node l and the blocks it holds during an iteration. */
@@ -37,14 +39,14 @@ typedef struct {
     double *BE;         /* B_l E_{l+1}, from node l + 1 */
     double *BEout;      /* A_{l-1}^T E_l, for node l - 1; also a scratch */
     double *work;       /* n doubles */
-    EngWork *ew;
+    UpdateWork *ew;
 } TrainNode;
 
 struct Trainer {
     NlpcConfig cfg;
     const NetTopo *t;
     int L, n, K, lG;
-    EngParams ep;
+    UpdateParams ep;
     TrainNode *node;    /* node[l - 1]; only local nodes are allocated */
     int *use_stale;     /* per node: forward with A_prev this iteration */
     Rng sched;
@@ -123,7 +125,7 @@ static int node_alloc(Trainer *tr, TrainNode *nd, int l)
     nd->tau = block((size_t)tr->K, &ok);
     nd->tau_d = block((size_t)tr->K, &ok);
     nd->work = block((size_t)tr->n, &ok);
-    nd->ew = eng_work_new(tr->n);
+    nd->ew = update_work_new(tr->n);
     if (!ok || !nd->ew)
         return -1;
     node_init_weights(tr, nd);
@@ -138,7 +140,7 @@ static void node_free(TrainNode *nd)
 
     for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
         free(b[i]);
-    eng_work_free(nd->ew);
+    update_work_free(nd->ew);
 }
 
 /* rank 0: index lists per class, for stratified batches */
@@ -162,7 +164,7 @@ static int batch_setup(Trainer *tr)
     return tr->batch && tr->label ? 0 : -1;
 }
 
-static void params_from_config(EngParams *ep, const NlpcConfig *c)
+static void params_from_config(UpdateParams *ep, const NlpcConfig *c)
 {
     ep->lb = c->lb;
     ep->lf = c->lf;
@@ -354,7 +356,7 @@ static double goal_solve(Trainer *tr, const double *U, double *G)
     size_t nk = (size_t)tr->n * tr->K;
     double err = 0.0, norm = 0.0;
 
-    eng_goal_exact(U, tr->n, tr->K, tr->label, DATA_CLASSES, G, NULL);
+    goal_exact(U, tr->n, tr->K, tr->label, DATA_CLASSES, G, NULL);
     for (size_t i = 0; i < nk; i++) {
         err += (U[i] - G[i]) * (U[i] - G[i]);
         norm += U[i] * U[i];
@@ -400,7 +402,7 @@ static void phase_propagate(Trainer *tr)
                         nd->keep, nd->D, nd->tau_d, nd->D, nd->work);
         }
         send_right(tr, nd, NET_TAG_D, nd->D);
-        eng_goal_error(nd->U, nd->D, nk, nd->E);
+        goal_error(nd->U, nd->D, nk, nd->E);
     }
 }
 
@@ -461,7 +463,7 @@ static void phase_update(Trainer *tr, int it)
             continue;
         eng_csnt(nd->Q, nd->tau, E, BE, nd->A, Ein, tr->n, tr->K,
                  tr->ep.lf, tr->ep.lb, nd->D);
-        if (eng_update_forward(nd->A, nd->Uin, Ein, nd->D, E, BE, tr->n,
+        if (update_forward(nd->A, nd->Uin, Ein, nd->D, E, BE, tr->n,
                                tr->K, &tr->ep, nd->ew, &info) != 0)
             net_fatal(tr->t, l, "iteration %d: LAPACK failed in the "
                       "forward update (info %d); lower [train] rho or raise "
