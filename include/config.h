@@ -20,6 +20,16 @@ typedef enum { CFG_SCALE_MEAN = 0, CFG_SCALE_SUM = 1 } CfgScale;
 typedef enum { CFG_INIT_NORMAL = 0, CFG_INIT_SCALED = 1 } CfgInit;
 typedef enum { CFG_FEAT_RMS = 0, CFG_FEAT_NONE = 1 } CfgFeatScale;
 typedef enum { CFG_SVM_PRIMAL = 0, CFG_SVM_DUAL = 1 } CfgSvmSolver;
+typedef enum { CFG_THR_TOPK = 0, CFG_THR_ABSOLUTE = 1 } CfgThreshold;
+typedef enum { CFG_SOLVER_BEST = 0, CFG_SOLVER_R = 1, CFG_SOLVER_K = 2 }
+    CfgSolver;
+typedef enum { CFG_STEP_DAMPED = 0, CFG_STEP_PROXIMAL = 1 } CfgStep;
+typedef enum { CFG_BACKWARD_TIED = 0, CFG_BACKWARD_UNTIED = 1 } CfgBackward;
+typedef enum { CFG_NOGOAL_ZERO = 0, CFG_NOGOAL_LITERAL = 1,
+               CFG_NOGOAL_DIFFUSE = 2 } CfgNoGoal;
+typedef enum { CFG_GOAL_EXACT = 0, CFG_GOAL_PENALISED = 1 } CfgGoalSolver;
+
+#define CFG_NODES_MAX 64
 
 /* The resolved configuration. Plain data only (no pointers), so that it can
  * be broadcast as MPI_BYTE between ranks of one binary. */
@@ -37,6 +47,9 @@ typedef struct {
     int width;                  /* N, must equal the image size */
     int goal_node;              /* lG in 1..L; 0 in the table = L */
     CfgInit init;               /* N(0,1) or N(0,1)/sqrt(N) */
+    CfgThreshold threshold;     /* top-k sparsity or absolute threshold */
+    char sparsity[CFG_PATH_MAX];/* "auto" or k per node, comma-separated */
+    char tau[CFG_PATH_MAX];     /* absolute threshold, one or per node */
 
     /* [train] */
     CfgMode mode;
@@ -48,6 +61,16 @@ typedef struct {
     double l2, l3, l4;          /* Frobenius, coherence, log-det */
     CfgScale scale;             /* data term as sum or mean over batch */
     double async_p;             /* P(node updated) in async mode */
+    CfgSolver solver;           /* forward update candidate */
+    CfgStep step;               /* damped or proximal on-line step */
+    CfgBackward backward;       /* B_l = A_l^T, or learned by eq. (19) */
+    double l5;                  /* pull of an untied B_l towards A_l^T */
+    CfgNoGoal nogoal;           /* goal error of nodes before the goal */
+    int propagate;              /* propagated goal after the goal node */
+    CfgGoalSolver goal_solver;
+    double goal_l0;             /* penalised goal: weight of D(G) */
+    double goal_l1;             /* penalised goal: weight of ||G||_1 */
+    int goal_sweeps;            /* penalised goal: sweeps over classes */
 
     /* [eval] */
     double svm_c;
@@ -58,6 +81,11 @@ typedef struct {
 
     /* [output] */
     char out_dir[CFG_PATH_MAX];
+    int log_terms;              /* objective terms per node in the log */
+
+    /* resolved by cfg_finalize from the keys above, not keys themselves */
+    int keep[CFG_NODES_MAX];        /* top-k level of node l at [l - 1] */
+    double tau_abs[CFG_NODES_MAX];  /* absolute threshold of node l */
 } NlpcConfig;
 
 /* Fill every field with the option table's default. */
@@ -73,7 +101,9 @@ int cfg_set(NlpcConfig *c, const char *assignment, char *err,
             size_t errlen);
 
 /* Checks that involve several keys (goal_node <= nodes, ...). Also turns
- * goal_node = 0 into nodes. Returns 0 or -1 with a message. */
+ * goal_node = 0 into nodes and resolves the per-node thresholds (keep,
+ * tau_abs) from network.sparsity and network.tau. Returns 0 or -1 with a
+ * message. */
 int cfg_finalize(NlpcConfig *c, char *err, size_t errlen);
 
 /* Write the resolved configuration as INI text, every key, one per line. */

@@ -17,10 +17,6 @@
 
 #include <stddef.h>
 
-/* Sparsity level of node l (1-based) in a layer of n units, the design
- * note's reading of lambda_{l,1} = M_l / (2 l): keep floor(n / (2 l)). */
-int eng_topk_level(int n, int l);
-
 /* tau[k] = the (keep+1)-th largest |Q[:, k]| of each of the K columns of the
  * n x K block Q (0 when keep >= n). O(n) per column (quickselect); work
  * must hold n doubles. */
@@ -31,18 +27,37 @@ void eng_topk_tau(const double *Q, int n, int K, int keep, double *tau,
  * U may alias Q. */
 void eng_soft(const double *Q, const double *tau, int n, int K, double *U);
 
-/* The sNT of one node: Q = A Uin, tau from top-`keep`, U = soft(Q).
- * work holds n doubles. */
-void eng_forward(const double *A, const double *Uin, int n, int K, int keep,
-                 double *Q, double *tau, double *U, double *work);
+/* How a node thresholds its columns (design note section 2): keep > 0
+ * keeps the keep largest |q| of each column (top-k); keep = 0 subtracts
+ * the absolute threshold tau everywhere. */
+typedef struct {
+    int keep;
+    double tau;
+} EngThreshold;
 
-/* The c-sNT of eq. (5) and (15): Y = soft(Q - nu, tau) with
- * nu = E + lf BE + lb A Ein, where BE = B_l E_{l+1} (NULL when zero),
- * Ein = E_{l-1} (NULL when zero), E = E_l (NULL when zero) and A is the
- * node's own A_{l-1}. Y is n x K and must not alias inputs. */
+/* tau[k] for each of the K columns of Q under the rule t; work holds n
+ * doubles. */
+void eng_threshold(const double *Q, int n, int K, const EngThreshold *t,
+                   double *tau, double *work);
+
+/* The sNT of one node: Q = A Uin, tau by the rule t, U = soft(Q).
+ * work holds n doubles. */
+void eng_forward(const double *A, const double *Uin, int n, int K,
+                 const EngThreshold *t, double *Q, double *tau, double *U,
+                 double *work);
+
+/* The local propagation flow of eq. (10)/(15): P = lf BE + lb A Ein, with
+ * BE = B_l E_{l+1} and Ein = E_{l-1} (either NULL when zero) and A the
+ * node's own A_{l-1}. Returns 0 and leaves P untouched when both are
+ * zero, else 1. */
+int eng_propagation(const double *A, const double *Ein, const double *BE,
+                    int n, int K, double lf, double lb, double *P);
+
+/* The c-sNT of eq. (5) and (15): Y = soft(Q - nu, tau) with nu = E + P,
+ * E = E_l and P from eng_propagation (either NULL when zero). Y is n x K
+ * and must not alias the inputs. */
 void eng_csnt(const double *Q, const double *tau, const double *E,
-              const double *BE, const double *A, const double *Ein,
-              int n, int K, double lf, double lb, double *Y);
+              const double *P, int n, int K, double *Y);
 
 /* 1 if all len values are finite. */
 int eng_all_finite(const double *x, size_t len);

@@ -24,6 +24,10 @@ enum {
     NET_TAG_D,              /* propagated goal D_l, node l -> l + 1 */
     NET_TAG_E,              /* goal error E_l, node l -> l + 1 */
     NET_TAG_BE,             /* B_{l-1} E_l, node l -> l - 1 */
+    NET_TAG_E_LEFT,         /* untied: E_l, node l -> l - 1 */
+    NET_TAG_U_LEFT,         /* untied: U_l, node l -> l - 1 */
+    NET_TAG_A_LEFT,         /* untied: A_{l-1}, node l -> l - 1 */
+    NET_TAG_TERMS,          /* objective terms, node l -> rank 0 */
     NET_TAG_EVAL,           /* evaluation chunks */
     NET_TAG_WEIGHT          /* final weights, node l -> rank 0 */
 };

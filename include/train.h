@@ -21,11 +21,33 @@
 
 typedef struct Trainer Trainer;
 
+/* The objective terms of one node and iteration (eq. (6)-(10) and the
+ * weight constraints of eq. (16)), data terms per sample (divided by K).
+ * Terms of a node that was not updated are NAN. */
+enum {
+    TERM_TRANSFORM,     /* ||Y_l - Q_l||^2, transform error eq. (7) */
+    TERM_SPARSITY,      /* ||Y_l||_1 */
+    TERM_GOAL,          /* tr((Y_l - Q_l)^T E_l), local goal eq. (9) */
+    TERM_PROPAGATION,   /* tr((Y_l - Q_l)^T P_l), eq. (10) */
+    TERM_GOAL_ERROR,    /* ||E_l||^2, eq. (8) */
+    TERM_FROBENIUS,     /* ||A_{l-1}||_F^2 after the update */
+    TERM_COHERENCE,     /* ||A A^T - I||_F^2 after the update */
+    TERM_LOGDET,        /* log det(A^T A) after the update */
+    TERM_OBJECTIVE,     /* J(A_hat) of the forward update */
+    TERM_CANDIDATE,     /* 0 = R, 1 = K won */
+    TERM_GOAL_RELATIVE, /* ||E_l||^2 / ||U_l||^2, goal node only */
+    TRAIN_TERMS
+};
+
 /* What one iteration reports (on rank 0). */
 typedef struct {
     double goal_error;      /* ||U_lG - G||^2 / ||U_lG||^2 at the goal */
     int updated;            /* nodes updated this iteration */
+    double terms[CFG_NODES_MAX][TRAIN_TERMS];   /* per node l at [l-1] */
 } TrainStats;
+
+/* Short CSV name of term i ("te", "sparsity", ...). */
+const char *train_term_name(int i);
 
 /* Set up the local nodes and their initial weights (from the seed, so the
  * same on any rank count). train is the training set on rank 0 and NULL

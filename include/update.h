@@ -8,19 +8,49 @@
 
 #include <stddef.h>
 
-/* Constants of the forward update (eq. 16), as resolved from the config. */
+/* Which closed-form candidate the forward update takes (section 4.2). */
+typedef enum {
+    UPDATE_SOLVER_BEST = 0,     /* both, keep the smaller J (ties: R) */
+    UPDATE_SOLVER_R,            /* R-candidate: SVD of diag(1/s) V^T C */
+    UPDATE_SOLVER_K             /* K-candidate: Kostadinov et al. 2018 */
+} UpdateSolver;
+
+/* How the forward update moves A towards the minimiser. */
+typedef enum {
+    UPDATE_STEP_DAMPED = 0,     /* A <- (1 - rho) A + rho A_hat */
+    UPDATE_STEP_PROXIMAL        /* A <- argmin J + (mu/2)||A - A_t||^2 */
+} UpdateStep;
+
+/* Constants of the forward update (eq. 16) and of the untied backward
+ * update (eq. 19), as resolved from the config. Zero-initialised fields
+ * give the defaults BEST and DAMPED. */
 typedef struct {
     double lb;          /* weight of the backward propagation term */
     double lf;          /* weight of the forward propagation term */
     double l2;          /* Frobenius regulariser */
     double l3;          /* coherence regulariser ||A A^T - I||_F^2 */
-    double l4;          /* log-determinant regulariser */
-    double rho;         /* on-line step, A <- (1 - rho) A + rho A_hat */
+    double l4;          /* log-determinant regulariser, >= 0 */
+    double l5;          /* backward weight tie ||B - A^T||_F^2 */
+    double rho;         /* on-line step size in [0, 1] */
     int mean;           /* 1: data term divided by the batch size K */
+    int solver;         /* UpdateSolver */
+    int step;           /* UpdateStep (forward update only) */
 } UpdateParams;
 
-/* Workspace of the forward update for n x n weights (about 9 n^2
- * doubles); NULL on no memory. */
+/* What a forward solve did: J of each candidate (NAN when it was not
+ * computed) and of the one kept, and which one that was (UPDATE_SOLVER_R
+ * or UPDATE_SOLVER_K; UPDATE_SOLVER_BEST when nothing was solved). In
+ * the proximal step the values are those of the proximal objective
+ * J(A) + (mu/2)||A - A_t||^2 - (mu/2)||A_t||^2. */
+typedef struct {
+    double J;
+    double J_R;
+    double J_K;
+    int chose;
+} UpdateReport;
+
+/* Workspace of the updates for n x n weights (10 n^2 doubles);
+ * NULL on no memory. */
 typedef struct UpdateWork UpdateWork;
 
 UpdateWork *update_work_new(int n);
@@ -32,34 +62,60 @@ void update_work_free(UpdateWork *w);
 void update_gram(const double *Uin, const double *Ein, const double *W, int n,
               int K, const UpdateParams *p, double *Gamma, double *C);
 
-/* A_hat, the R-candidate minimiser of J (see update_objective) for the given
- * Gamma and C, written to Ahat (n x n). Returns 0, or -1 with the LAPACK
- * info in *lapack_info. */
+/* A_hat, the minimiser of J (see update_objective) for the given Gamma
+ * and C (n x n), by the candidate p->solver selects, written to Ahat
+ * (n x n, must not overlap Gamma or C). For UPDATE_SOLVER_BEST both
+ * candidates share one eigendecomposition and the smaller J wins. rep may
+ * be NULL; when it is not, it is filled in. Returns 0, or -1 with the
+ * LAPACK info in *lapack_info. */
 int update_solve_forward(const double *Gamma, const double *C, int n,
                       const UpdateParams *p, UpdateWork *w, double *Ahat,
-                      int *lapack_info);
+                      UpdateReport *rep, int *lapack_info);
 
-/* The forward weight update of node l, eq. (16)-(17), R-candidate
- * (section 4.2): builds Gamma and C from Uin = U_{l-1}, Ein = E_{l-1},
- * Y = Y_l, E = E_l and BE = B_l E_{l+1} (NULL blocks are zero), solves for
- * A_hat and applies the on-line step to A in place. Y is overwritten (it
- * becomes W). Returns 0, or -1 when LAPACK fails (info in *lapack_info). */
+/* The forward weight update of node l, eq. (16)-(17) (section 4.2):
+ * builds Gamma and C from Uin = U_{l-1}, Ein = E_{l-1}, Y = Y_l, E = E_l
+ * and BE = B_l E_{l+1} (NULL blocks are zero), solves for A_hat and
+ * applies the on-line step p->step with p->rho to A (n x n) in place. Y
+ * (n x K) is overwritten (it becomes W). rep may be NULL. Returns 0, or
+ * -1 when LAPACK fails (info in *lapack_info). */
 int update_forward(double *A, const double *Uin, const double *Ein,
                        double *Y, const double *E, const double *BE,
                        int n, int K, const UpdateParams *p,
-                       UpdateWork *w, int *lapack_info);
+                       UpdateWork *w, UpdateReport *rep, int *lapack_info);
 
-/* The objective the update minimises, for tests and logging:
+/* The untied backward update of node l (section 4.3, eq. 19 corrected):
+ * B_hat minimises
+ *   f(B) = s/2 ||B Unext - Y||^2 + (l5/2)||B - Anext^T||^2
+ *          + s lf tr(B Enext T^T),   T = Y - Q,
+ * with s = 1/K when p->mean, else 1, and B <- (1 - rho) B + rho B_hat
+ * (always damped: p->step applies to A only). B, Anext: n x n; Y, Q,
+ * Unext, Enext: n x K; Enext may be NULL (zero). Needs
+ * s Unext Unext^T + l5 I positive definite. Returns 0, or -1 with the
+ * LAPACK info in *lapack_info. */
+int update_backward(double *B, const double *Y, const double *Q,
+                    const double *Unext, const double *Anext,
+                    const double *Enext, int n, int K,
+                    const UpdateParams *p, UpdateWork *w, int *lapack_info);
+
+/* The objective the forward update minimises, for tests and logging:
  * J(A) = 1/2 tr(A Gamma A^T) - tr(A C) + (l2/2)||A||^2
  *        + (l3/2)||A A^T - I||^2 - l4 log det(A^T A),
- * with Gamma and C (n x n) given. Returns NAN when A is singular or on no
- * memory. */
+ * with Gamma and C (n x n) given. Returns NAN on no memory, or when
+ * l4 != 0 and A is singular. */
 double update_objective(const double *A, const double *Gamma, const double *C,
                      int n, const UpdateParams *p);
 
-/* The minimiser over x > 0 of
- * 1/2 x^2 - c x + (l3/2)(a x^2 - 1)^2 - 2 l4 log x, for c >= 0 (the case
- * of the R-candidate), by safeguarded Newton on a doubling bracket. */
+/* The global minimiser over x > 0 of
+ * phi(x) = 1/2 x^2 - c x + (l3/2)(a x^2 - 1)^2 - 2 l4 log x
+ * for any sign of c (a >= 0, l3 >= 0, l4 >= 0). Returns 0 when l4 = 0
+ * and the infimum is the limit x -> 0. */
 double update_scalar_min(double c, double a, double l3, double l4);
+
+/* The weight constraints of eq. (16) at A (n x n), for logging:
+ * out[0] = ||A||_F^2, out[1] = ||A A^T - I||_F^2 and out[2] =
+ * log det(A^T A) (NAN when A is singular). Uses w's scratch, so not
+ * during an update with the same w. Returns 0, or -1 on no memory. */
+int update_constraints(const double *A, int n, UpdateWork *w,
+                       double out[3]);
 
 #endif

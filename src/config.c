@@ -74,6 +74,8 @@ _Static_assert(sizeof(CfgMode) == sizeof(int), "enum size");
 _Static_assert(sizeof(CfgScale) == sizeof(int), "enum size");
 _Static_assert(sizeof(CfgInit) == sizeof(int), "enum size");
 _Static_assert(sizeof(CfgFeatScale) == sizeof(int), "enum size");
+_Static_assert(sizeof(CfgSolver) == sizeof(int), "enum size");
+_Static_assert(sizeof(CfgNoGoal) == sizeof(int), "enum size");
 
 /* Word lists, in the order of the matching enum values. */
 static const char *const set_words[] = { "mnist", "fashion", "custom", NULL };
@@ -82,6 +84,13 @@ static const char *const mode_words[] = { "sync", "async", NULL };
 static const char *const scale_words[] = { "mean", "sum", NULL };
 static const char *const feat_words[] = { "rms", "none", NULL };
 static const char *const solver_words[] = { "primal", "dual", NULL };
+static const char *const thr_words[] = { "topk", "absolute", NULL };
+static const char *const cand_words[] = { "best", "R", "K", NULL };
+static const char *const step_words[] = { "damped", "proximal", NULL };
+static const char *const back_words[] = { "tied", "untied", NULL };
+static const char *const nogoal_words[] = { "zero", "literal", "diffuse",
+                                            NULL };
+static const char *const goal_words[] = { "exact", "penalised", NULL };
 
 static const CfgOption cfg_options[] = {
     WORDS("data", "set", OPT_WORD, data_set, "mnist", set_words,
@@ -109,6 +118,15 @@ static const CfgOption cfg_options[] = {
     WORDS("network", "init", OPT_ENUM, init, "normal", init_words,
           "initial matrices: entries N(0,1) (normal) or N(0,1)/sqrt(N) "
           "(scaled)"),
+    WORDS("network", "threshold", OPT_ENUM, threshold, "topk", thr_words,
+          "sNT threshold: keep the sparsity largest |q| of each column "
+          "(topk) or subtract network.tau from every |q| (absolute)"),
+    NUM("network", "sparsity", OPT_TEXT, sparsity, "auto", 0, 0, 0,
+        "non-zeros kept per column by node l: auto = floor(width / (2 l)), "
+        "or one number per node, comma-separated"),
+    NUM("network", "tau", OPT_TEXT, tau, "1", 0, 0, 0,
+        "absolute threshold (threshold = absolute): one value for every "
+        "node or one per node, comma-separated"),
 
     WORDS("train", "mode", OPT_ENUM, mode, "sync", mode_words,
           "update all nodes each iteration (sync) or a random subset "
@@ -137,6 +155,32 @@ static const CfgOption cfg_options[] = {
     NUM("train", "async_p", OPT_DOUBLE, async_p, "0.5", 0, 1,
         B_LO | B_HI | B_LO_OPEN,
         "async mode: probability that a node is updated in an iteration"),
+    WORDS("train", "solver", OPT_ENUM, solver, "best", cand_words,
+          "forward update: R or K candidate closed form, or best = both, "
+          "keeping the lower objective"),
+    WORDS("train", "step", OPT_ENUM, step, "damped", step_words,
+          "on-line step: damped = (1-rho) A + rho A_hat as in the paper; "
+          "proximal = exact minimiser of J + (mu/2)||A - A_t||^2"),
+    WORDS("train", "backward", OPT_ENUM, backward, "tied", back_words,
+          "backward weights: tied B_l = A_l^T, or untied and learned by "
+          "the corrected eq. (19)"),
+    NUM("train", "l5", OPT_DOUBLE, l5, "34", 0, 0, B_LO,
+        "untied B: weight of ||B_l - A_l^T||^2"),
+    WORDS("train", "nogoal", OPT_ENUM, nogoal, "zero", nogoal_words,
+          "goal error of nodes before the goal: zero, literal (G = 0, so "
+          "E = U), or diffuse (E = U - Y of the previous iteration)"),
+    NUM("train", "propagate", OPT_BOOL, propagate, "true", 0, 0, 0,
+        "nodes after the goal get the goal propagated forward "
+        "(Theorem 1); false = no goal error there"),
+    WORDS("train", "goal_solver", OPT_ENUM, goal_solver, "exact",
+          goal_words, "goal of eq. (12): exact projection with D(G) = 0, "
+          "or penalised block-coordinate sweeps"),
+    NUM("train", "goal_l0", OPT_DOUBLE, goal_l0, "34", 0, 0, B_LO,
+        "penalised goal: weight of the discrimination term D(G)"),
+    NUM("train", "goal_l1", OPT_DOUBLE, goal_l1, "0", 0, 0, B_LO,
+        "penalised goal: weight of ||G||_1"),
+    NUM("train", "goal_sweeps", OPT_INT, goal_sweeps, "5", 1, 1000,
+        B_LO | B_HI, "penalised goal: block-coordinate sweeps"),
 
     NUM("eval", "svm_c", OPT_DOUBLE, svm_c, "1", 0, 0, B_LO | B_LO_OPEN,
         "liblinear cost parameter C"),
@@ -153,6 +197,9 @@ static const CfgOption cfg_options[] = {
 
     NUM("output", "dir", OPT_TEXT, out_dir, "runs/mnist_sync_6n_g6", 0, 0, 0,
         "directory the run writes its results to"),
+    NUM("output", "log_terms", OPT_BOOL, log_terms, "true", 0, 0, 0,
+        "write every objective term of every node to log.csv each "
+        "iteration (costs about 2 n^3 flops per node)"),
 };
 
 #define CFG_NOPT (sizeof cfg_options / sizeof cfg_options[0])
@@ -831,9 +878,71 @@ static int cfg_recheck(const NlpcConfig *c, char *err, size_t errlen)
 /* Re-check every value against the table, resolve goal_node = 0 to nodes
  * and check the keys that constrain each other. Returns 0 or -1 with a
  * "config: ..." message naming the keys involved. */
+/* Parse "v1,v2,..." into out[0..nodes-1]: one value is repeated for every
+ * node, otherwise there must be exactly `nodes` values, each > 0. */
+static int cfg_list(const char *key, const char *text, int nodes,
+                    double *out, char *err, size_t errlen)
+{
+    const char *p = text;
+    int n = 0;
+
+    while (*p) {
+        char *end;
+        double v = strtod(p, &end);
+
+        if (end == p || !(v > 0.0) || !isfinite(v) || n == nodes)
+            return err_set(err, errlen, "config: %s = '%s': expected one "
+                           "positive number or %d of them, comma-separated",
+                           key, text, nodes);
+        out[n++] = v;
+        p = end + strspn(end, " ");
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return err_set(err, errlen, "config: %s = '%s': expected "
+                           "numbers separated by commas", key, text);
+    }
+    for (int i = n; n == 1 && i < nodes; i++)
+        out[i] = out[0];
+    if (n != 1 && n != nodes)
+        return err_set(err, errlen, "config: %s has %d values but "
+                       "network.nodes = %d; give one value or %d", key, n,
+                       nodes, nodes);
+    return 0;
+}
+
+/* keep[] and tau_abs[] from network.sparsity and network.tau */
+static int cfg_thresholds(NlpcConfig *c, char *err, size_t errlen)
+{
+    double v[CFG_NODES_MAX];
+
+    if (cfg_list("network.tau", c->tau, c->nodes, c->tau_abs, err,
+                 errlen) != 0)
+        return -1;
+    if (strcmp(c->sparsity, "auto") == 0) {
+        for (int l = 1; l <= c->nodes; l++)
+            c->keep[l - 1] = c->width / (2 * l) > 0 ? c->width / (2 * l)
+                                                    : 1;
+        return 0;
+    }
+    if (cfg_list("network.sparsity", c->sparsity, c->nodes, v, err,
+                 errlen) != 0)
+        return -1;
+    for (int l = 0; l < c->nodes; l++) {
+        if (v[l] != floor(v[l]) || v[l] > c->width)
+            return err_set(err, errlen, "config: network.sparsity: %g is "
+                           "not a whole number in 1..%d (network.width)",
+                           v[l], c->width);
+        c->keep[l] = (int)v[l];
+    }
+    return 0;
+}
+
 int cfg_finalize(NlpcConfig *c, char *err, size_t errlen)
 {
     if (cfg_recheck(c, err, errlen) != 0)
+        return -1;
+    if (cfg_thresholds(c, err, errlen) != 0)
         return -1;
     if (c->goal_node == 0)
         c->goal_node = c->nodes;

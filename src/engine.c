@@ -10,13 +10,6 @@
 #include <math.h>
 #include <string.h>
 
-int eng_topk_level(int n, int l)
-{
-    int k = n / (2 * l);
-
-    return k > 0 ? k : 1;
-}
-
 /* the value of rank `want` (0-based, descending) among a[0..len-1];
  * reorders a. Hoare-style quickselect with a median-of-three pivot. */
 static double select_desc(double *a, int len, int want)
@@ -83,30 +76,57 @@ void eng_soft(const double *Q, const double *tau, int n, int K, double *U)
     }
 }
 
-void eng_forward(const double *A, const double *Uin, int n, int K, int keep,
-                 double *Q, double *tau, double *U, double *work)
+void eng_threshold(const double *Q, int n, int K, const EngThreshold *t,
+                   double *tau, double *work)
+{
+    if (t->keep > 0) {
+        eng_topk_tau(Q, n, K, t->keep, tau, work);
+        return;
+    }
+    for (int k = 0; k < K; k++)
+        tau[k] = t->tau;
+}
+
+void eng_forward(const double *A, const double *Uin, int n, int K,
+                 const EngThreshold *t, double *Q, double *tau, double *U,
+                 double *work)
 {
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, K, n, 1.0, A,
                 n, Uin, n, 0.0, Q, n);
-    eng_topk_tau(Q, n, K, keep, tau, work);
+    eng_threshold(Q, n, K, t, tau, work);
     eng_soft(Q, tau, n, K, U);
 }
 
+int eng_propagation(const double *A, const double *Ein, const double *BE,
+                    int n, int K, double lf, double lb, double *P)
+{
+    size_t len = (size_t)n * K;
+    int have_be = BE && lf != 0.0, have_ein = Ein && lb != 0.0;
+
+    if (!have_be && !have_ein)
+        return 0;
+    if (have_be) {
+        memcpy(P, BE, len * sizeof(double));
+        if (lf != 1.0)
+            cblas_dscal((int)len, lf, P, 1);
+    }
+    if (have_ein)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, K, n, lb,
+                    A, n, Ein, n, have_be ? 1.0 : 0.0, P, n);
+    return 1;
+}
+
 void eng_csnt(const double *Q, const double *tau, const double *E,
-              const double *BE, const double *A, const double *Ein,
-              int n, int K, double lf, double lb, double *Y)
+              const double *P, int n, int K, double *Y)
 {
     size_t len = (size_t)n * K;
 
-    /* Y = Q - nu, nu = E + lf BE + lb A Ein (eq. 15); zero blocks skipped */
+    /* Y = Q - nu, nu = E + P (eq. 15); zero blocks skipped */
     memcpy(Y, Q, len * sizeof(*Y));
     if (E)
         cblas_daxpy((int)len, -1.0, E, 1, Y, 1);
-    if (BE && lf != 0.0)
-        cblas_daxpy((int)len, -lf, BE, 1, Y, 1);
-    if (Ein && lb != 0.0)
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, K, n, -lb,
-                    A, n, Ein, n, 1.0, Y, n);
+    if (P)
+        cblas_daxpy((int)len, -1.0, P, 1, Y, 1);
     eng_soft(Y, tau, n, K, Y);
 }
 

@@ -8,6 +8,7 @@
  * together; during training a fatal error ends the job with MPI_Abort.
  */
 #include <errno.h>
+#include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "eval.h"
 #include "net.h"
 #include "output.h"
+#include "runlog.h"
 #include "train.h"
 
 #define NLPC_VERSION "0.1.0"
@@ -164,14 +166,28 @@ static void print_plan(const NlpcConfig *c, const DataSplit *d, int size)
     fflush(stdout);
 }
 
+/* sum of term t over the nodes that were updated */
+static double term_sum(const TrainStats *st, int nodes, int t)
+{
+    double sum = 0.0;
+
+    for (int l = 0; l < nodes; l++)
+        if (!isnan(st->terms[l][t]))
+            sum += st->terms[l][t];
+    return sum;
+}
+
 static void print_progress(int it, int total, double dt, double elapsed,
                            const TrainStats *st, int nodes)
 {
     double eta = elapsed / (it + 1) * (total - it - 1);
 
-    printf("iter %4d/%d  %6.2f s  ETA %3dm%02ds  goal error %.4f  "
-           "updated %d/%d\n", it + 1, total, dt, (int)(eta / 60),
-           (int)eta % 60, st->goal_error, st->updated, nodes);
+    printf("iter %4d/%d %6.2f s  ETA %3dm%02ds  goal %.4f  te %.3e  "
+           "prop %+.2e  J %+.4e  upd %d/%d\n", it + 1, total, dt,
+           (int)(eta / 60), (int)eta % 60, st->goal_error,
+           term_sum(st, nodes, TERM_TRANSFORM),
+           term_sum(st, nodes, TERM_PROPAGATION),
+           term_sum(st, nodes, TERM_OBJECTIVE), st->updated, nodes);
     fflush(stdout);
 }
 
@@ -179,19 +195,13 @@ static void print_progress(int it, int total, double dt, double elapsed,
 static double run_training(Trainer *tr, const NlpcConfig *c, int rank,
                            double *final_goal)
 {
-    char path[CFG_PATH_MAX + 16];
-    FILE *log = NULL;
+    char err[CFG_ERR_MAX];
+    RunLog *log = NULL;
     double t0 = MPI_Wtime(), prev = t0;
 
-    if (rank == 0) {
-        snprintf(path, sizeof(path), "%s/log.csv", c->out_dir);
-        log = fopen(path, "w");
-        if (log)
-            fprintf(log, "iteration,seconds,goal_error,updated\n");
-        else
-            fprintf(stderr, "WARNING: cannot write %s; no run log\n",
-                    path);
-    }
+    if (rank == 0 && !(log = runlog_open(c->out_dir, c->nodes, err,
+                                         sizeof(err))))
+        fprintf(stderr, "WARNING: %s; no run log\n", err);
     *final_goal = 0.0;
     for (int it = 0; it < c->iterations; it++) {
         TrainStats st;
@@ -202,15 +212,12 @@ static double run_training(Trainer *tr, const NlpcConfig *c, int rank,
         if (rank == 0) {
             print_progress(it, c->iterations, now - prev, now - t0, &st,
                            c->nodes);
-            if (log)
-                fprintf(log, "%d,%.6f,%.9g,%d\n", it + 1, now - prev,
-                        st.goal_error, st.updated);
+            runlog_row(log, it + 1, now - prev, &st);
             *final_goal = st.goal_error;
         }
         prev = now;
     }
-    if (log)
-        fclose(log);
+    runlog_close(log);
     return MPI_Wtime() - t0;
 }
 

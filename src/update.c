@@ -3,6 +3,12 @@
  *
  * Shapes: n units per node, K samples per batch, column-major storage.
  * Large products go to OpenBLAS, factorisations to LAPACKE.
+ *
+ * Both forward candidates write A = B diag(1/s) V^T with
+ * Gamma + l2 I = V diag(s^2) V^T, which turns the data and l2 terms of J
+ * into 1/2 ||B||^2 - tr(B diag(1/s) V^T C), and differ in the B they try:
+ * R takes the SVD of diag(1/s) V^T C (exact when l3 = 0), K takes
+ * B = O diag(d) with O from the SVD of V^T C (exact in its l3 term).
  */
 #include "update.h"
 
@@ -15,35 +21,35 @@
 struct UpdateWork {
     double *H;          /* Gamma + l2 I, then its eigenvectors V */
     double *h;          /* eigenvalues, then their square roots s */
-    double *M;          /* V^T C, then diag(1/s) V^T C, destroyed by SVD */
-    double *Qm;         /* left singular vectors Q */
-    double *RT;         /* right singular vectors, transposed: R^T */
+    double *M0;         /* V^T C, kept for both candidates */
+    double *M;          /* a copy of M0 the SVD destroys */
+    double *Qm;         /* left singular vectors (Q of R, P of K) */
+    double *RT;         /* right singular vectors, transposed (R^T, Z^T) */
     double *sig;        /* singular values */
     double *d;          /* solutions of the scalar equations */
-    double *Z;          /* R diag(d) Q^T diag(1/s) */
-    double *Gamma;      /* update_forward only */
-    double *C;
+    double *Z;          /* R diag(d) Q^T diag(1/s), or O diag(d/s) */
+    double *Ak;         /* the K-candidate when both are computed */
+    double *Ahat;       /* update_forward: the minimiser */
+    double *Gamma;      /* update_forward: Gamma; update_backward: G */
+    double *C;          /* update_forward: C; update_backward: B_hat^T */
 };
 
 UpdateWork *update_work_new(int n)
 {
     size_t nn = (size_t)n * n;
     UpdateWork *w = calloc(1, sizeof(*w));
+    double **mats[] = { &w->H, &w->M0, &w->M, &w->Qm, &w->RT, &w->Z,
+                        &w->Ak, &w->Ahat, &w->Gamma, &w->C };
+    double **vecs[] = { &w->h, &w->sig, &w->d };
+    int ok = 1;
 
     if (!w)
         return NULL;
-    w->H = malloc(nn * sizeof(double));
-    w->M = malloc(nn * sizeof(double));
-    w->Qm = malloc(nn * sizeof(double));
-    w->RT = malloc(nn * sizeof(double));
-    w->Z = malloc(nn * sizeof(double));
-    w->Gamma = malloc(nn * sizeof(double));
-    w->C = malloc(nn * sizeof(double));
-    w->h = malloc((size_t)n * sizeof(double));
-    w->sig = malloc((size_t)n * sizeof(double));
-    w->d = malloc((size_t)n * sizeof(double));
-    if (!w->H || !w->M || !w->Qm || !w->RT || !w->Z || !w->Gamma || !w->C
-        || !w->h || !w->sig || !w->d) {
+    for (size_t i = 0; i < sizeof(mats) / sizeof(mats[0]); i++)
+        ok &= (*mats[i] = malloc(nn * sizeof(double))) != NULL;
+    for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
+        ok &= (*vecs[i] = malloc((size_t)n * sizeof(double))) != NULL;
+    if (!ok) {
         update_work_free(w);
         return NULL;
     }
@@ -55,10 +61,13 @@ void update_work_free(UpdateWork *w)
     if (!w)
         return;
     free(w->H);
+    free(w->M0);
     free(w->M);
     free(w->Qm);
     free(w->RT);
     free(w->Z);
+    free(w->Ak);
+    free(w->Ahat);
     free(w->Gamma);
     free(w->C);
     free(w->h);
@@ -90,8 +99,18 @@ void update_gram(const double *Uin, const double *Ein, const double *W, int n,
                 W, n, 0.0, C, n);
 }
 
-/* phi'(x) and phi''(x) of phi(x) = x^2/2 - c x + (l3/2)(a x^2 - 1)^2
- * - 2 l4 log x */
+/* ---- the scalar problem ---------------------------------------------- */
+
+/* phi(x) = x^2/2 - c x + (l3/2)(a x^2 - 1)^2 - 2 l4 log x, and its phi'
+ * and phi'' */
+static double scalar_phi(double x, double c, double a, double l3,
+                         double l4)
+{
+    double q = a * x * x - 1.0;
+
+    return 0.5 * x * x - c * x + 0.5 * l3 * q * q - 2.0 * l4 * log(x);
+}
+
 static double scalar_grad(double x, double c, double a, double l3,
                           double l4)
 {
@@ -104,34 +123,25 @@ static double scalar_curv(double x, double a, double l3, double l4)
            + 2.0 * l4 / (x * x);
 }
 
-double update_scalar_min(double c, double a, double l3, double l4)
+/* A root of phi' where it turns from - to + (a local minimum), by
+ * safeguarded Newton on a doubling bracket. Needs phi' < 0 near 0: l4 > 0,
+ * or l4 = 0 and c > 0. */
+static double newton_bracket(double c, double a, double l3, double l4)
 {
     double lo = 0.0, hi = 1.0, x;
 
-    /* without the barrier and the linear pull, x -> 0 or the quartic's
-     * own minimum: the cubic's positive root in closed form */
-    if (l4 <= 0.0 && c <= 0.0) {
-        double q = 2.0 * l3 * a - 1.0;
-
-        return q > 0.0 ? sqrt(q / (2.0 * l3 * a * a)) : 0.0;
-    }
-
-    /* phi' < 0 near 0 and > 0 far out, with one sign change between
-     * (Descartes' rule on the quartic 2 l3 a^2 x^4 + (1 - 2 l3 a) x^2
-     * - c x - 2 l4): double hi until it brackets the root */
     while (scalar_grad(hi, c, a, l3, l4) < 0.0 && hi < 1e300)
         hi *= 2.0;
     x = 0.5 * hi;
     for (int it = 0; it < 200; it++) {
         double g = scalar_grad(x, c, a, l3, l4);
-        double step, nx;
+        double nx;
 
         if (g < 0.0)
             lo = x;
         else
             hi = x;
-        step = g / scalar_curv(x, a, l3, l4);
-        nx = x - step;
+        nx = x - g / scalar_curv(x, a, l3, l4);
         if (!(nx > lo && nx < hi))
             nx = 0.5 * (lo + hi);
         if (fabs(nx - x) <= 1e-15 * nx || hi - lo <= 1e-15 * hi)
@@ -140,6 +150,115 @@ double update_scalar_min(double c, double a, double l3, double l4)
     }
     return x;
 }
+
+/* p(x) = x phi'(x) = p4 x^4 + p2 x^2 + p1 x + p0 and p'(x); k[] holds
+ * { p0, p1, p2, 0, p4 } */
+static double quartic(const double *k, double x)
+{
+    return (((k[4] * x + k[3]) * x + k[2]) * x + k[1]) * x + k[0];
+}
+
+static double quartic_d(const double *k, double x)
+{
+    return ((4.0 * k[4] * x + 3.0 * k[3]) * x + 2.0 * k[2]) * x + k[1];
+}
+
+/* the real roots of k[2] x^2 + k[1] x + k[0] into r[]; returns their
+ * count */
+static int quadratic_roots(const double *k, double *r)
+{
+    double disc = k[1] * k[1] - 4.0 * k[2] * k[0], q;
+
+    if (k[2] == 0.0 && k[1] == 0.0)
+        return 0;
+    if (k[2] == 0.0) {
+        r[0] = -k[0] / k[1];
+        return 1;
+    }
+    if (disc < 0.0)
+        return 0;
+    q = -0.5 * (k[1] + copysign(sqrt(disc), k[1]));
+    r[0] = q / k[2];
+    if (q == 0.0)
+        return 1;
+    r[1] = k[0] / q;
+    return 2;
+}
+
+/* the real parts of the quartic's roots, eigenvalues of its (balanced)
+ * companion matrix, into r[]; returns their count, 0 if LAPACK fails */
+static int quartic_roots(const double *k, double *r)
+{
+    double F[16] = { 0 }, wi[4];
+
+    for (int j = 0; j < 4; j++)
+        F[4 * j] = -k[3 - j] / k[4];
+    for (int i = 1; i < 4; i++)
+        F[4 * (i - 1) + i] = 1.0;
+    if (LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', 4, F, 4, r, wi, NULL, 1,
+                      NULL, 1) != 0)
+        return 0;
+    return 4;
+}
+
+/* two Newton steps on the quartic, each kept only if it lowers |p| */
+static double polish(const double *k, double x)
+{
+    for (int it = 0; it < 2; it++) {
+        double dp = quartic_d(k, x), nx;
+
+        if (dp == 0.0)
+            break;
+        nx = x - quartic(k, x) / dp;
+        if (!(nx > 0.0 && fabs(quartic(k, nx)) <= fabs(quartic(k, x))))
+            break;
+        x = nx;
+    }
+    return x;
+}
+
+/* c < 0 (or l4 = 0 and c = 0): up to three positive stationary points;
+ * compare phi at each, and at 0+ when l4 = 0 (phi(0+) = l3/2) */
+static double scalar_min_global(double c, double a, double l3, double l4)
+{
+    const double k[5] = { -2.0 * l4, -c, 1.0 - 2.0 * l3 * a, 0.0,
+                          2.0 * l3 * a * a };
+    double r[5], best_x = 0.0;
+    double best_f = l4 > 0.0 ? INFINITY : 0.5 * l3;
+    int m;
+
+    /* the candidates: the roots, and a sure local minimum when l4 > 0 */
+    m = k[4] != 0.0 ? quartic_roots(k, r) : quadratic_roots(k, r);
+    if (l4 > 0.0)
+        r[m++] = newton_bracket(c, a, l3, l4);
+
+    /* the positive one with the smallest phi */
+    for (int i = 0; i < m; i++) {
+        double x = r[i] > 0.0 ? polish(k, r[i]) : 0.0, f;
+
+        if (!(x > 0.0))
+            continue;
+        f = scalar_phi(x, c, a, l3, l4);
+        if (f < best_f) {
+            best_f = f;
+            best_x = x;
+        }
+    }
+    return best_x;
+}
+
+/* x phi'(x) = 2 l3 a^2 x^4 + (1 - 2 l3 a) x^2 - c x - 2 l4. By Descartes'
+ * rule it has one positive root when c > 0, or c = 0 and l4 > 0: that
+ * root is the minimum, found by Newton. For c < 0 it may have three (two
+ * local minima) and all are compared. */
+double update_scalar_min(double c, double a, double l3, double l4)
+{
+    if (c > 0.0 || (c == 0.0 && l4 > 0.0))
+        return newton_bracket(c, a, l3, l4);
+    return scalar_min_global(c, a, l3, l4);
+}
+
+/* ---- the forward candidates ------------------------------------------ */
 
 /* H = Gamma + l2 I = V diag(h) V^T, then s = sqrt(max(h, 1e-10 max h)).
  * The clamp matters only when the lb term makes Gamma indefinite. */
@@ -163,32 +282,29 @@ static int eig_sqrt(const double *Gamma, int n, double l2, UpdateWork *w)
     return 0;
 }
 
-int update_solve_forward(const double *Gamma, const double *C, int n,
-                      const UpdateParams *p, UpdateWork *w, double *Ahat,
-                      int *lapack_info)
+/* the full SVD of w->M (destroyed) into w->Qm, w->sig, w->RT */
+static int svd_m(int n, UpdateWork *w)
 {
-    double *V = w->H, *s = w->h;
-    int info = eig_sqrt(Gamma, n, p->l2, w);
+    return LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'A', n, n, w->M, n, w->sig,
+                          w->Qm, n, w->RT, n);
+}
 
-    if (info != 0) {
-        *lapack_info = info;
-        return -1;
-    }
+/* R-candidate: diag(1/s) M0 = Q diag(sig) R^T, kappa_i = sum_r
+ * Q[r,i]^2 / s_r^2, A = R diag(d) Q^T diag(1/s) V^T, into out */
+static int candidate_r(int n, const UpdateParams *p, UpdateWork *w,
+                       double *out)
+{
+    const double *V = w->H, *s = w->h;
+    int info;
 
-    /* P = diag(1/s) V^T C = Q diag(sig) R^T */
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0, V, n,
-                C, n, 0.0, w->M, n);
+    /* SVD of diag(1/s) V^T C */
     for (int c = 0; c < n; c++)
         for (int r = 0; r < n; r++)
-            w->M[(size_t)c * n + r] /= s[r];
-    info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'A', n, n, w->M, n, w->sig,
-                          w->Qm, n, w->RT, n);
-    if (info != 0) {
-        *lapack_info = info;
-        return -1;
-    }
+            w->M[(size_t)c * n + r] = w->M0[(size_t)c * n + r] / s[r];
+    if ((info = svd_m(n, w)) != 0)
+        return info;
 
-    /* scalar problems: kappa_i = sum_r Q[r,i]^2 / s_r^2 (section 4.2) */
+    /* scalar problems (section 4.2) */
     for (int i = 0; i < n; i++) {
         const double *q = w->Qm + (size_t)i * n;
         double kappa = 0.0;
@@ -198,8 +314,8 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
         w->d[i] = update_scalar_min(w->sig[i], kappa, p->l3, p->l4);
     }
 
-    /* A_hat = R diag(d) Q^T diag(1/s) V^T = (diag(d) R^T)^T Qs^T V^T with
-     * Qs = diag(1/s) Q: scale the rows of R^T by d and of Q by 1/s */
+    /* A = (diag(d) R^T)^T Qs^T V^T with Qs = diag(1/s) Q: scale the rows
+     * of R^T by d and of Q by 1/s */
     for (int c = 0; c < n; c++)
         for (int r = 0; r < n; r++) {
             w->RT[(size_t)c * n + r] *= w->d[r];
@@ -208,17 +324,168 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
     cblas_dgemm(CblasColMajor, CblasTrans, CblasTrans, n, n, n, 1.0, w->RT,
                 n, w->Qm, n, 0.0, w->Z, n);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, w->Z,
-                n, V, n, 0.0, Ahat, n);
-    *lapack_info = 0;
+                n, V, n, 0.0, out, n);
+    return 0;
+}
+
+/* K-candidate (Kostadinov et al. 2018, diagonal taken exactly): M0 =
+ * P S' Z^T, O = Z P^T, c_i = (M0 O)_ii / s_i, d_i the scalar minimum with
+ * a = 1/s_i^2, A = O diag(d / s) V^T, into out. With B = O diag(d) every
+ * term of J separates over i exactly; O maximises tr(O M0). */
+static int candidate_k(int n, const UpdateParams *p, UpdateWork *w,
+                       double *out)
+{
+    const double *V = w->H, *s = w->h;
+    double *O = w->Z;
+    int info;
+
+    /* O = Z P^T from the SVD of V^T C */
+    memcpy(w->M, w->M0, (size_t)n * n * sizeof(double));
+    if ((info = svd_m(n, w)) != 0)
+        return info;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasTrans, n, n, n, 1.0, w->RT,
+                n, w->Qm, n, 0.0, O, n);
+
+    /* c_i = sum_r M0[i,r] O[r,i] / s_i, and column i of O times d_i/s_i */
+    for (int i = 0; i < n; i++) {
+        double *o = O + (size_t)i * n, ci = 0.0, scale;
+
+        for (int r = 0; r < n; r++)
+            ci += w->M0[(size_t)r * n + i] * o[r];
+        ci /= s[i];
+        w->d[i] = update_scalar_min(ci, 1.0 / (s[i] * s[i]), p->l3, p->l4);
+        scale = w->d[i] / s[i];
+        for (int r = 0; r < n; r++)
+            o[r] *= scale;
+    }
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, O, n,
+                V, n, 0.0, out, n);
+    return 0;
+}
+
+/* J of the candidates in Ahat (R) and w->Ak (K); the smaller stays in
+ * Ahat, ties and NANs going to R */
+static void keep_best(const double *Gamma, const double *C, int n,
+                      const UpdateParams *p, UpdateWork *w, double *Ahat,
+                      UpdateReport *r)
+{
+    r->J_R = update_objective(Ahat, Gamma, C, n, p);
+    r->J_K = update_objective(w->Ak, Gamma, C, n, p);
+    if (r->J_K < r->J_R || (isnan(r->J_R) && !isnan(r->J_K))) {
+        memcpy(Ahat, w->Ak, (size_t)n * n * sizeof(double));
+        r->chose = UPDATE_SOLVER_K;
+        r->J = r->J_K;
+    } else {
+        r->chose = UPDATE_SOLVER_R;
+        r->J = r->J_R;
+    }
+}
+
+/* the candidates p->solver asks for, from one eigendecomposition */
+static int solve_candidates(const double *C, int n, const UpdateParams *p,
+                            UpdateWork *w, double *Ahat)
+{
+    int info;
+
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0, w->H,
+                n, C, n, 0.0, w->M0, n);
+    if (p->solver == UPDATE_SOLVER_K)
+        return candidate_k(n, p, w, Ahat);
+    info = candidate_r(n, p, w, Ahat);
+    if (info == 0 && p->solver == UPDATE_SOLVER_BEST)
+        info = candidate_k(n, p, w, w->Ak);
+    return info;
+}
+
+int update_solve_forward(const double *Gamma, const double *C, int n,
+                      const UpdateParams *p, UpdateWork *w, double *Ahat,
+                      UpdateReport *rep, int *lapack_info)
+{
+    UpdateReport r = { NAN, NAN, NAN, UPDATE_SOLVER_BEST };
+    int info = eig_sqrt(Gamma, n, p->l2, w);
+
+    if (info == 0)
+        info = solve_candidates(C, n, p, w, Ahat);
+    *lapack_info = info;
+    if (info != 0) {
+        if (rep)
+            *rep = r;
+        return -1;
+    }
+
+    /* choose, or report the single candidate's J when asked */
+    if (p->solver == UPDATE_SOLVER_BEST) {
+        keep_best(Gamma, C, n, p, w, Ahat, &r);
+    } else if (rep) {
+        r.chose = p->solver == UPDATE_SOLVER_K ? UPDATE_SOLVER_K
+                                                : UPDATE_SOLVER_R;
+        r.J = update_objective(Ahat, Gamma, C, n, p);
+        *(r.chose == UPDATE_SOLVER_K ? &r.J_K : &r.J_R) = r.J;
+    }
+    if (rep)
+        *rep = r;
+    return 0;
+}
+
+/* ---- the on-line steps ----------------------------------------------- */
+
+/* damped: A <- (1 - rho) A + rho A_hat (the paper's step) */
+static int step_damped(double *A, int n, const UpdateParams *p,
+                       UpdateWork *w, UpdateReport *rep, int *lapack_info)
+{
+    size_t nn = (size_t)n * n;
+
+    if (update_solve_forward(w->Gamma, w->C, n, p, w, w->Ahat, rep,
+                             lapack_info) != 0)
+        return -1;
+    cblas_dscal((int)nn, 1.0 - p->rho, A, 1);
+    cblas_daxpy((int)nn, p->rho, w->Ahat, 1, A, 1);
+    return 0;
+}
+
+/* Proximal: A <- argmin J(A) + (mu/2)||A - A_t||^2. Expanding,
+ * (mu/2)||A - A_t||^2 = (mu/2)||A||^2 - tr(A mu A_t^T) + const, so this is
+ * J with l2 -> l2 + mu and C -> C + mu A_t^T, solved by the same closed
+ * form. mu: for a scalar J = h a^2/2 - c a (minimiser c/h) the proximal
+ * point is (c + mu a_t)/(h + mu); with mu = h (1 - rho)/rho this is
+ * rho c/h + (1 - rho) a_t, the damped step. For matrices h is the mean
+ * eigenvalue of Gamma + l2 I, h_mean = tr(Gamma)/n + l2 (clamped at 0).
+ * rho = 1 gives mu = 0, the plain minimiser; rho <= 0 leaves A as is. */
+static int step_proximal(double *A, int n, const UpdateParams *p,
+                         UpdateWork *w, UpdateReport *rep, int *lapack_info)
+{
+    UpdateParams q = *p;
+    double hmean = p->l2, mu;
+
+    if (!(p->rho > 0.0)) {
+        if (rep)
+            *rep = (UpdateReport){ NAN, NAN, NAN, UPDATE_SOLVER_BEST };
+        *lapack_info = 0;
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        hmean += w->Gamma[(size_t)i * n + i] / n;
+    mu = p->rho < 1.0 ? fmax(hmean, 0.0) * (1.0 - p->rho) / p->rho : 0.0;
+
+    /* C + mu A_t^T, and l2 + mu */
+    if (mu > 0.0)
+        for (int c = 0; c < n; c++)
+            for (int r = 0; r < n; r++)
+                w->C[(size_t)c * n + r] += mu * A[(size_t)r * n + c];
+    q.l2 += mu;
+    if (update_solve_forward(w->Gamma, w->C, n, &q, w, w->Ahat, rep,
+                             lapack_info) != 0)
+        return -1;
+    memcpy(A, w->Ahat, (size_t)n * n * sizeof(double));
     return 0;
 }
 
 int update_forward(double *A, const double *Uin, const double *Ein,
                        double *Y, const double *E, const double *BE,
                        int n, int K, const UpdateParams *p,
-                       UpdateWork *w, int *lapack_info)
+                       UpdateWork *w, UpdateReport *rep, int *lapack_info)
 {
-    size_t len = (size_t)n * K, nn = (size_t)n * n;
+    size_t len = (size_t)n * K;
 
     /* W = Y - E - lf BE: the target of A Uin in eq. (17), in place of Y */
     if (E)
@@ -226,14 +493,114 @@ int update_forward(double *A, const double *Uin, const double *Ein,
     if (BE && p->lf != 0.0)
         cblas_daxpy((int)len, -p->lf, BE, 1, Y, 1);
     update_gram(Uin, Ein, Y, n, K, p, w->Gamma, w->C);
+    if (p->step == UPDATE_STEP_PROXIMAL)
+        return step_proximal(A, n, p, w, rep, lapack_info);
+    return step_damped(A, n, p, w, rep, lapack_info);
+}
 
-    /* A_hat goes into Gamma's storage: the solve reads Gamma only to copy
-     * it into H, before it writes A_hat. Then the on-line step. */
-    if (update_solve_forward(w->Gamma, w->C, n, p, w, w->Gamma,
-                          lapack_info) != 0)
+/* ---- the untied backward update -------------------------------------- */
+
+/* the normal equations of f, transposed: G = s Unext Unext^T + l5 I
+ * (lower) and Rt = s Unext Y^T + l5 Anext - s lf Enext (Y - Q)^T, so that
+ * grad f = 0 reads G B^T = Rt */
+static void backward_system(const double *Y, const double *Q,
+                            const double *Unext, const double *Anext,
+                            const double *Enext, int n, int K,
+                            const UpdateParams *p, double *G, double *Rt)
+{
+    double s = p->mean ? 1.0 / K : 1.0;
+
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, K, s, Unext, n,
+                0.0, G, n);
+    for (int i = 0; i < n; i++)
+        G[(size_t)i * n + i] += p->l5;
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        Rt[i] = p->l5 * Anext[i];
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, K, s, Unext,
+                n, Y, n, 1.0, Rt, n);
+    if (!Enext || p->lf == 0.0)
+        return;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, K,
+                -s * p->lf, Enext, n, Y, n, 1.0, Rt, n);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, K,
+                s * p->lf, Enext, n, Q, n, 1.0, Rt, n);
+}
+
+/* grad f(B) = s (B Unext - Y) Unext^T + l5 (B - Anext^T) + s lf T Enext^T
+ * (d tr(B E T^T)/dB = T E^T), zero at B_hat = Rt^T G^{-1}. The step is
+ * damped only: the proximal step is defined for A. */
+int update_backward(double *B, const double *Y, const double *Q,
+                    const double *Unext, const double *Anext,
+                    const double *Enext, int n, int K,
+                    const UpdateParams *p, UpdateWork *w, int *lapack_info)
+{
+    double *G = w->Gamma, *X = w->C;
+    int info;
+
+    backward_system(Y, Q, Unext, Anext, Enext, n, K, p, G, X);
+
+    /* X = G^{-1} Rt = B_hat^T, by Cholesky */
+    info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, G, n);
+    if (info == 0)
+        info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', n, n, G, n, X, n);
+    *lapack_info = info;
+    if (info != 0)
         return -1;
-    cblas_dscal((int)nn, 1.0 - p->rho, A, 1);
-    cblas_daxpy((int)nn, p->rho, w->Gamma, 1, A, 1);
+
+    /* B <- (1 - rho) B + rho B_hat */
+    for (int c = 0; c < n; c++)
+        for (int r = 0; r < n; r++) {
+            double *b = B + (size_t)c * n + r;
+
+            *b = (1.0 - p->rho) * *b + p->rho * X[(size_t)r * n + c];
+        }
+    return 0;
+}
+
+/* ---- the objective --------------------------------------------------- */
+
+/* -2 log |det A| from an LU factorisation in T; NAN when singular */
+static double neg2_logdet(const double *A, int n, double *T, int *piv)
+{
+    double logdet = 0.0;
+
+    memcpy(T, A, (size_t)n * n * sizeof(double));
+    if (LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, T, n, piv) != 0)
+        return NAN;
+    for (int i = 0; i < n; i++)
+        logdet += log(fabs(T[(size_t)i * n + i]));
+    return -2.0 * logdet;
+}
+
+/* ||A A^T - I||_F^2 from one SYRK into T (lower triangle) */
+static double coherence(const double *A, int n, double *T)
+{
+    double sum = 0.0;
+
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, n, 1.0, A, n,
+                0.0, T, n);
+    for (int c = 0; c < n; c++)
+        for (int r = c; r < n; r++) {
+            double v = T[(size_t)c * n + r] - (r == c ? 1.0 : 0.0);
+
+            sum += v * v * (r == c ? 1.0 : 2.0);
+        }
+    return sum;
+}
+
+int update_constraints(const double *A, int n, UpdateWork *w,
+                       double out[3])
+{
+    int *piv = malloc((size_t)n * sizeof(int));
+
+    if (!piv)
+        return -1;
+    out[0] = 0.0;
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        out[0] += A[i] * A[i];
+    out[1] = coherence(A, n, w->Gamma);
+    out[2] = -neg2_logdet(A, n, w->Gamma, piv);
+    free(piv);
     return 0;
 }
 
@@ -243,7 +610,7 @@ double update_objective(const double *A, const double *Gamma, const double *C,
     size_t nn = (size_t)n * n;
     double *T = malloc(nn * sizeof(double));
     int *piv = malloc((size_t)n * sizeof(int));
-    double j = 0.0, logdet = 0.0;
+    double j = 0.0;
 
     if (!T || !piv) {
         free(T);
@@ -261,26 +628,12 @@ double update_objective(const double *A, const double *Gamma, const double *C,
             j -= A[(size_t)c * n + r] * C[(size_t)r * n + c];
 
     /* l3/2 ||A A^T - I||^2 */
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, n, 1.0, A, n,
-                0.0, T, n);
-    for (int c = 0; c < n; c++)
-        for (int r = c; r < n; r++) {
-            double v = T[(size_t)c * n + r] - (r == c ? 1.0 : 0.0);
+    j += 0.5 * p->l3 * coherence(A, n, T);
 
-            j += 0.5 * p->l3 * v * v * (r == c ? 1.0 : 2.0);
-        }
-
-    /* -l4 log det(A^T A) = -2 l4 log |det A|, from an LU factorisation */
-    memcpy(T, A, nn * sizeof(double));
-    if (LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, T, n, piv) != 0) {
-        free(T);
-        free(piv);
-        return NAN;
-    }
-    for (int i = 0; i < n; i++)
-        logdet += log(fabs(T[(size_t)i * n + i]));
+    /* -l4 log det(A^T A) = -2 l4 log |det A| */
+    if (p->l4 != 0.0)
+        j += p->l4 * neg2_logdet(A, n, T, piv);
     free(T);
     free(piv);
-    return j - 2.0 * p->l4 * logdet;
+    return j;
 }
-

@@ -104,12 +104,15 @@ static void test_defaults_match_table_and_finalize_sets_goal_to_last(
 static const char *const all_keys[] = {
     "data.set", "data.dir", "data.train_limit", "data.test_limit",
     "data.validation", "data.standardise", "network.nodes", "network.width",
-    "network.goal_node", "network.init", "train.mode", "train.iterations",
+    "network.goal_node", "network.init", "network.threshold",
+    "network.sparsity", "network.tau", "train.mode", "train.iterations",
     "train.batch_fraction", "train.seed", "train.rho", "train.lf",
     "train.lb", "train.l2", "train.l3", "train.l4", "train.scale",
-    "train.async_p", "eval.svm_c", "eval.svm_eps", "eval.svm_solver",
-    "eval.feature_scale",
-    "eval.eval_chunk", "output.dir",
+    "train.async_p", "train.solver", "train.step", "train.backward",
+    "train.l5", "train.nogoal", "train.propagate", "train.goal_solver",
+    "train.goal_l0", "train.goal_l1", "train.goal_sweeps", "eval.svm_c",
+    "eval.svm_eps", "eval.svm_solver", "eval.feature_scale",
+    "eval.eval_chunk", "output.dir", "output.log_terms",
 };
 #define N_KEYS (sizeof all_keys / sizeof all_keys[0])
 

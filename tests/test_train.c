@@ -222,6 +222,102 @@ static double summary_test_accuracy(const char *path)
     return v;
 }
 
+static void untied_diffuse_same_on_1_and_3_ranks(void **state)
+{
+    const char *opt = "--set train.backward=untied --set network.goal_node=2 "
+                      "--set train.nogoal=diffuse";
+
+    (void)state;
+    train_with(1, TMP "/untied1", opt);
+    train_with(3, TMP "/untied3", opt);
+    assert_same_weights(TMP "/untied1", TMP "/untied3");
+}
+
+static void penalised_literal_k_proximal_same_on_1_and_3_ranks(void **state)
+{
+    const char *opt = "--set train.goal_solver=penalised "
+                      "--set train.nogoal=literal --set train.solver=K "
+                      "--set train.step=proximal --set network.goal_node=2";
+
+    (void)state;
+    train_with(1, TMP "/penal1", opt);
+    train_with(3, TMP "/penal3", opt);
+    assert_same_weights(TMP "/penal1", TMP "/penal3");
+}
+
+static void async_with_probability_one_is_sync(void **state)
+{
+    (void)state;
+    train_with(1, TMP "/asyncp1", "--set train.mode=async "
+               "--set train.async_p=1");
+    assert_same_weights(TMP "/asyncp1", TMP "/sync1");
+}
+
+static void async_twice_with_one_seed_is_identical(void **state)
+{
+    (void)state;
+    train_with(1, TMP "/async1b", "--set train.mode=async");
+    assert_same_weights(TMP "/async1", TMP "/async1b");
+}
+
+/* goal_error of the first and the last row of <dir>/log.csv */
+static void goal_error_first_last(const char *dir, double *first,
+                                  double *last)
+{
+    char path[256], line[8192];
+    FILE *f;
+    int row = 0;
+
+    snprintf(path, sizeof(path), "%s/log.csv", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        double g;
+
+        if (row++ == 0 || sscanf(line, "%*d,%*f,%lf", &g) != 1)
+            continue;
+        if (row == 2)
+            *first = g;
+        *last = g;
+    }
+    fclose(f);
+}
+
+static void training_lowers_the_goal_error(const char *name,
+                                           const char *opt)
+{
+    char out[128], extra[512];
+    double first = -1.0, last = -1.0;
+
+    snprintf(out, sizeof(out), TMP "/ge_%s", name);
+    snprintf(extra, sizeof(extra), "--set train.iterations=8 "
+             "--set network.goal_node=2 %s", opt);
+    train_with(1, out, extra);
+    goal_error_first_last(out, &first, &last);
+    if (!(last < first))
+        fprintf(stderr, "%s: goal error %g -> %g\n", name, first, last);
+    assert_true(first > 0.0 && last < first);
+}
+
+static void every_goal_reading_and_solver_lowers_goal_error(void **state)
+{
+    const char *runs[][2] = {
+        { "zero", "--set train.nogoal=zero" },
+        { "literal", "--set train.nogoal=literal" },
+        { "diffuse", "--set train.nogoal=diffuse" },
+        { "penalised", "--set train.goal_solver=penalised" },
+        { "R", "--set train.solver=R" },
+        { "K", "--set train.solver=K" },
+        { "best", "--set train.solver=best" },
+        { "untied", "--set train.backward=untied" },
+        { "proximal", "--set train.step=proximal" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
+        training_lowers_the_goal_error(runs[i][0], runs[i][1]);
+}
+
 static void summary_reports_the_printed_accuracy(void **state)
 {
     char line[256];
@@ -293,6 +389,11 @@ int main(void)
         cmocka_unit_test(sync_weights_same_on_1_and_3_ranks),
         cmocka_unit_test(async_weights_same_on_1_and_3_ranks),
         cmocka_unit_test(goal_before_last_node_same_on_1_and_3_ranks),
+        cmocka_unit_test(untied_diffuse_same_on_1_and_3_ranks),
+        cmocka_unit_test(penalised_literal_k_proximal_same_on_1_and_3_ranks),
+        cmocka_unit_test(async_with_probability_one_is_sync),
+        cmocka_unit_test(async_twice_with_one_seed_is_identical),
+        cmocka_unit_test(every_goal_reading_and_solver_lowers_goal_error),
         cmocka_unit_test(summary_reports_the_printed_accuracy),
         cmocka_unit_test(unknown_key_fails_naming_the_key),
         cmocka_unit_test(rank_count_misfit_fails_saying_which_counts_work),
