@@ -17,8 +17,10 @@ WARN      = -std=c11 -Wall -Wextra -Wpedantic
 CPPFLAGS  = -Iinclude -D_POSIX_C_SOURCE=200809L -MMD -MP \
             $(shell pkg-config --cflags $(PKGS))
 LDLIBS    = $(shell pkg-config --libs $(PKGS)) -llinear -lm
-NP       ?= 6
 CONFIG   ?= configs/mnist_sync_6n_g6.ini
+# one rank per node: the config's [network] nodes (6 if it does not say)
+NP       ?= $(or $(shell sed -n 's/^[[:space:]]*nodes[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' \
+                 $(CONFIG) 2>/dev/null | head -n 1),6)
 MPIRUN   ?= mpirun --bind-to none
 
 BUILD     = build

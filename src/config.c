@@ -115,9 +115,9 @@ static const CfgOption cfg_options[] = {
     NUM("network", "goal_node", OPT_INT, goal_node, "0", 0, 64,
         B_LO | B_HI, "node lG that carries the discrimination goal "
         "(0 = the last node)"),
-    WORDS("network", "init", OPT_ENUM, init, "normal", init_words,
-          "initial matrices: entries N(0,1) (normal) or N(0,1)/sqrt(N) "
-          "(scaled)"),
+    WORDS("network", "init", OPT_ENUM, init, "scaled", init_words,
+          "initial matrices: entries N(0,1)/sqrt(N) (scaled) or N(0,1) "
+          "(normal, the paper's; much worse with six nodes)"),
     WORDS("network", "threshold", OPT_ENUM, threshold, "topk", thr_words,
           "sNT threshold: keep the sparsity largest |q| of each column "
           "(topk) or subtract network.tau from every |q| (absolute)"),
@@ -195,7 +195,7 @@ static const CfgOption cfg_options[] = {
     NUM("eval", "eval_chunk", OPT_LONG, eval_chunk, "5000", 1, 1000000,
         B_LO | B_HI, "images per forward-pass chunk when evaluating"),
 
-    NUM("output", "dir", OPT_TEXT, out_dir, "runs/mnist_sync_6n_g6", 0, 0, 0,
+    NUM("output", "dir", OPT_TEXT, out_dir, "runs/latest", 0, 0, 0,
         "directory the run writes its results to"),
     NUM("output", "log_terms", OPT_BOOL, log_terms, "true", 0, 0, 0,
         "write every objective term of every node to log.csv each "
@@ -632,7 +632,9 @@ static const CfgOption *cfg_assign(NlpcConfig *c, const char *where,
         return NULL;
     }
     if (cfg_put(o, value, c, why, sizeof why) != 0) {
-        err_set(err, errlen, "%s: %s.%s %s", where, section, key, why);
+        err_set(err, errlen, "%s: %s.%s %s%s", where, section, key, why,
+                strchr(value, '#') ? "; an inline comment starts with "
+                "' ;' ('#' comments only a whole line)" : "");
         return NULL;
     }
     return o;
@@ -772,8 +774,8 @@ static int cfg_load_result(CfgLoad *st, int rc, NlpcConfig *c, char *err,
         return -1;
     }
     if (rc != 0 || ferror(st->f)) {
-        err_set(err, errlen, "%s: cannot read the file (libinih returned "
-                "%d); check that it is a readable text file", st->path, rc);
+        err_set(err, errlen, "%s: cannot read the file; check that it is "
+                "a readable text file, not a directory", st->path);
         return -1;
     }
     *c = st->cfg;

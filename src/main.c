@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "data.h"
+#include "errmsg.h"
 #include "eval.h"
 #include "net.h"
 #include "output.h"
@@ -75,9 +76,9 @@ static int parse_args(int argc, char **argv, Args *a, char *err,
         } else if (!strcmp(s, "--set") || !strncmp(s, "--set=", 6)) {
             const char *v = s[5] == '=' ? s + 6 : (i + 1 < argc
                                                    ? argv[++i] : NULL);
-            if (!v || a->nsets == MAX_SETS) {
-                snprintf(err, errlen, "--set needs section.key=value "
-                         "(at most %d of them)", MAX_SETS);
+            if (!v || !strchr(v, '=') || a->nsets == MAX_SETS) {
+                snprintf(err, errlen, "--set needs section.key=value, got "
+                         "'%s' (at most %d of them)", v ? v : "", MAX_SETS);
                 return -1;
             }
             a->sets[a->nsets++] = v;
@@ -161,8 +162,9 @@ static void print_plan(const NlpcConfig *c, const DataSplit *d, int size)
            "process" : "one rank per node");
     printf("schedule   %s, %d iterations, batches of %ld images\n",
            c->mode == CFG_MODE_SYNC ? "sync" : "async", c->iterations, K);
-    printf("memory     about %.0f MB per node (one %d x %ld block is "
-           "%.0f MB)\n", 10.0 * blk, c->width, K, blk);
+    printf("memory     about %.0f MB per node, %.0f MB per process (one "
+           "%d x %ld block is %.0f MB)\n", 10.0 * blk,
+           10.0 * blk * (size == 1 ? c->nodes : 1), c->width, K, blk);
     fflush(stdout);
 }
 
@@ -202,7 +204,7 @@ static double run_training(Trainer *tr, const NlpcConfig *c, int rank,
     if (rank == 0 && !(log = runlog_open(c->out_dir, c->nodes, err,
                                          sizeof(err))))
         fprintf(stderr, "WARNING: %s; no run log\n", err);
-    *final_goal = 0.0;
+    *final_goal = NAN;
     for (int it = 0; it < c->iterations; it++) {
         TrainStats st;
         double now;
@@ -315,12 +317,26 @@ static int write_outputs(Trainer *tr, const NlpcConfig *c,
 static int prepare(const Args *a, NlpcConfig *c, DataSplit *d,
                    char *err, size_t errlen)
 {
+    char path[CFG_PATH_MAX + 16];
+    double k;
+
     if (resolve_config(a, c, err, errlen) != 0)
         return -1;
     if (data_load(c, d, err, errlen) != 0)
         return -1;
-    if (!a->dry_run && mkdir_p(c->out_dir, err, errlen) != 0)
+    k = c->batch_fraction * d->train.count;
+    if (k + 0.5 < DATA_CLASSES)
+        return err_set(err, errlen, "train.batch_fraction = %g of %d "
+                       "training images gives batches of %.0f, fewer than "
+                       "the %d classes; raise batch_fraction",
+                       c->batch_fraction, d->train.count, k, DATA_CLASSES);
+    if (mkdir_p(c->out_dir, err, errlen) != 0)
         return -1;
+    snprintf(path, sizeof(path), "%s/summary.json", c->out_dir);
+    if (!a->dry_run && access(path, F_OK) == 0)
+        fprintf(stderr, "WARNING: %s holds the results of an earlier run; "
+                "log.csv is rewritten now, weights.h5 and summary.json when "
+                "this run finishes\n", c->out_dir);
     return 0;
 }
 

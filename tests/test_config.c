@@ -79,7 +79,7 @@ static void test_defaults_match_table_and_finalize_sets_goal_to_last(
     assert_int_equal(c.nodes, 6);
     assert_int_equal(c.width, 784);
     assert_int_equal(c.goal_node, 0);
-    assert_int_equal(c.init, CFG_INIT_NORMAL);
+    assert_int_equal(c.init, CFG_INIT_SCALED);
     assert_int_equal(c.mode, CFG_MODE_SYNC);
     assert_int_equal(c.iterations, 30);
     assert_true(c.batch_fraction == 0.15);
@@ -92,7 +92,7 @@ static void test_defaults_match_table_and_finalize_sets_goal_to_last(
     assert_true(c.svm_c == 1.0 && c.svm_eps == 0.01);
     assert_int_equal(c.feature_scale, CFG_FEAT_RMS);
     assert_int_equal(c.eval_chunk, 5000);
-    assert_string_equal(c.out_dir, "runs/mnist_sync_6n_g6");
+    assert_string_equal(c.out_dir, "runs/latest");
 
     assert_int_equal(cfg_finalize(&c, err, sizeof err), 0);
     assert_int_equal(c.goal_node, 6);
@@ -145,8 +145,7 @@ static void test_shipped_default_config_lists_every_key(void **state)
 }
 
 /* The shipped file is the table's defaults but for the goal node, written
- * out, and the initial scale, which it changes on measured grounds (see
- * its comment). */
+ * out, and its own output directory. */
 static void test_shipped_default_config_loads_as_defaults_with_goal_6(
     void **state)
 {
@@ -163,7 +162,8 @@ static void test_shipped_default_config_loads_as_defaults_with_goal_6(
         fail_msg("%s", err);
     cfg_defaults(&expect);
     expect.goal_node = 6;
-    expect.init = CFG_INIT_SCALED;
+    snprintf(expect.out_dir, sizeof expect.out_dir, "%s",
+             "runs/mnist_sync_6n_g6");
     assert_memory_equal(&loaded, &expect, sizeof loaded);
     assert_int_equal(cfg_finalize(&loaded, err, sizeof err), 0);
 }
@@ -475,7 +475,7 @@ static void test_to_string_matches_write_and_truncates_safely(void **state)
     assert_int_equal(need, strlen(full));
     assert_contains(full, "[train]\n");
     assert_contains(full, "batch_fraction = 0.15\n");
-    assert_contains(full, "dir = runs/mnist_sync_6n_g6\n");
+    assert_contains(full, "dir = runs/latest\n");
     assert_int_equal(cfg_to_string(&c, small, sizeof small), need);
     assert_int_equal(strlen(small), sizeof small - 1);
     assert_int_equal(cfg_to_string(&c, NULL, 0), need);
