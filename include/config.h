@@ -28,6 +28,7 @@ typedef enum { CFG_BACKWARD_TIED = 0, CFG_BACKWARD_UNTIED = 1 } CfgBackward;
 typedef enum { CFG_NOGOAL_ZERO = 0, CFG_NOGOAL_LITERAL = 1,
                CFG_NOGOAL_DIFFUSE = 2 } CfgNoGoal;
 typedef enum { CFG_GOAL_EXACT = 0, CFG_GOAL_PENALISED = 1 } CfgGoalSolver;
+typedef enum { CFG_PREC_DOUBLE = 0, CFG_PREC_MIXED = 1 } CfgPrecision;
 
 #define CFG_NODES_MAX 64
 
@@ -71,6 +72,7 @@ typedef struct {
     double goal_l0;             /* penalised goal: weight of D(G) */
     double goal_l1;             /* penalised goal: weight of ||G||_1 */
     int goal_sweeps;            /* penalised goal: sweeps over classes */
+    CfgPrecision precision;     /* large products in double or float */
 
     /* [eval] */
     double svm_c;

@@ -91,6 +91,7 @@ static const char *const back_words[] = { "tied", "untied", NULL };
 static const char *const nogoal_words[] = { "zero", "literal", "diffuse",
                                             NULL };
 static const char *const goal_words[] = { "exact", "penalised", NULL };
+static const char *const prec_words[] = { "double", "mixed", NULL };
 
 static const CfgOption cfg_options[] = {
     WORDS("data", "set", OPT_WORD, data_set, "mnist", set_words,
@@ -181,6 +182,9 @@ static const CfgOption cfg_options[] = {
         "penalised goal: weight of ||G||_1"),
     NUM("train", "goal_sweeps", OPT_INT, goal_sweeps, "5", 1, 1000,
         B_LO | B_HI, "penalised goal: block-coordinate sweeps"),
+    WORDS("train", "precision", OPT_ENUM, precision, "double", prec_words,
+          "large products (n x n x K) in double, or in float (mixed) with "
+          "every factorisation still in double"),
 
     NUM("eval", "svm_c", OPT_DOUBLE, svm_c, "1", 0, 0, B_LO | B_LO_OPEN,
         "liblinear cost parameter C"),

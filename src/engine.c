@@ -5,6 +5,7 @@
  * This file does not know about ranks, files or schedules.
  */
 #include "engine.h"
+#include "mixed.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -91,8 +92,8 @@ void eng_forward(const double *A, const double *Uin, int n, int K,
                  const EngThreshold *t, double *Q, double *tau, double *U,
                  double *work)
 {
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, K, n, 1.0, A,
-                n, Uin, n, 0.0, Q, n);
+    mixed_gemm(CblasNoTrans, CblasNoTrans, n, K, n, 1.0, A, n, Uin, n, 0.0, Q,
+               n);
     eng_threshold(Q, n, K, t, tau, work);
     eng_soft(Q, tau, n, K, U);
 }
@@ -111,8 +112,8 @@ int eng_propagation(const double *A, const double *Ein, const double *BE,
             cblas_dscal((int)len, lf, P, 1);
     }
     if (have_ein)
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, K, n, lb,
-                    A, n, Ein, n, have_be ? 1.0 : 0.0, P, n);
+        mixed_gemm(CblasNoTrans, CblasNoTrans, n, K, n, lb, A, n, Ein, n,
+                   have_be ? 1.0 : 0.0, P, n);
     return 1;
 }
 

@@ -346,79 +346,85 @@ static void fail(int rank, const char *err)
         fprintf(stderr, "nlpc_mpi: error: %s\n", err);
 }
 
+static void print_result(const NlpcConfig *c, const OutSummary *s)
+{
+    printf("\n# result\n");
+    printf("train %.1f s (%.2f s/iteration), evaluation %.1f s "
+           "(forward %.1f s, SVM %.1f s)\n", s->train_seconds,
+           s->train_seconds / (c->iterations > 0 ? c->iterations : 1),
+           s->eval_seconds, s->forward_seconds,
+           s->eval_seconds - s->forward_seconds);
+    if (s->val_accuracy >= 0.0)
+        printf("validation accuracy %.2f%%\n", 100.0 * s->val_accuracy);
+    printf("test accuracy %.2f%%  (SVM train accuracy %.2f%%)\n",
+           100.0 * s->test_accuracy, 100.0 * s->train_accuracy);
+    printf("wrote %s/weights.h5, summary.json, log.csv\n", c->out_dir);
+}
+
+/* collective: train, evaluate, write; a failure ends the job */
+static void train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
+                                 const NetTopo *t, const long counts[3])
+{
+    char err[CFG_ERR_MAX * 2] = "";
+    OutSummary s = { .ranks = t->size };
+    Trainer *tr = train_new(c, t, t->rank == 0 ? &d->train : NULL,
+                            counts[0], err, sizeof(err));
+    double t_eval;
+
+    if (!tr)
+        net_fatal(t, t->rank + 1, "%s", err);
+    if (t->rank == 0)
+        printf("\n# training\n");
+    s.train_seconds = run_training(tr, c, t->rank, &s.final_goal_error);
+    s.iterations_done = c->iterations;
+
+    t_eval = MPI_Wtime();
+    if (run_evaluation(tr, c, d, counts, t->rank, &s, err, sizeof(err)))
+        net_fatal(t, 1, "evaluation: %s", err);
+    net_barrier(t);
+    s.eval_seconds = MPI_Wtime() - t_eval;
+    if (write_outputs(tr, c, &s, t->rank, err, sizeof(err)) != 0)
+        net_fatal(t, 1, "%s", err);
+    net_barrier(t);
+    if (t->rank == 0)
+        print_result(c, &s);
+    train_free(tr);
+}
+
 static int run(const Args *a, int rank, int size)
 {
     NlpcConfig c;
     DataSplit d;
     NetTopo t;
-    OutSummary s;
-    Trainer *tr;
     char err[CFG_ERR_MAX * 2] = "";
     long counts[3] = { 0, 0, 0 };
-    double t_eval;
+    int rc = 1;
 
     memset(&c, 0, sizeof(c));
     memset(&d, 0, sizeof(d));
-    memset(&s, 0, sizeof(s));
-    if (!agree(rank != 0 || prepare(a, &c, &d, err, sizeof(err)) == 0)) {
-        fail(rank, err);
-        data_free(&d);
-        return 1;
-    }
+
+    /* rank 0 reads and checks; every rank learns the outcome */
+    if (!agree(rank != 0 || prepare(a, &c, &d, err, sizeof(err)) == 0))
+        goto out;
     MPI_Bcast(&c, (int)sizeof(c), MPI_BYTE, 0, MPI_COMM_WORLD);
-    if (net_init(&t, MPI_COMM_WORLD, c.nodes, err, sizeof(err)) != 0) {
-        fail(rank, err);
-        data_free(&d);
-        return 1;
-    }
+    if (net_init(&t, MPI_COMM_WORLD, c.nodes, err, sizeof(err)) != 0)
+        goto out;
     counts[0] = d.train.count;
     counts[1] = d.val.count;
     counts[2] = d.test.count;
     MPI_Bcast(counts, 3, MPI_LONG, 0, MPI_COMM_WORLD);
     if (rank == 0)
         print_plan(&c, &d, size);
-    if (a->dry_run) {
-        if (rank == 0)
-            printf("dry run: configuration and data are valid\n");
-        data_free(&d);
-        return 0;
-    }
-
-    tr = train_new(&c, &t, rank == 0 ? &d.train : NULL, counts[0], err,
-                   sizeof(err));
-    if (!tr)
-        net_fatal(&t, rank + 1, "%s", err);
-    if (rank == 0)
-        printf("\n# training\n");
-    s.train_seconds = run_training(tr, &c, rank, &s.final_goal_error);
-    s.iterations_done = c.iterations;
-    s.ranks = size;
-
-    t_eval = MPI_Wtime();
-    if (run_evaluation(tr, &c, &d, counts, rank, &s, err, sizeof(err)))
-        net_fatal(&t, 1, "evaluation: %s", err);
-    net_barrier(&t);
-    s.eval_seconds = MPI_Wtime() - t_eval;
-    if (write_outputs(tr, &c, &s, rank, err, sizeof(err)) != 0)
-        net_fatal(&t, 1, "%s", err);
-    net_barrier(&t);
-
-    if (rank == 0) {
-        printf("\n# result\n");
-        printf("train %.1f s (%.2f s/iteration), evaluation %.1f s "
-               "(forward %.1f s, SVM %.1f s)\n", s.train_seconds,
-               s.train_seconds / (c.iterations > 0 ? c.iterations : 1),
-               s.eval_seconds, s.forward_seconds,
-               s.eval_seconds - s.forward_seconds);
-        if (s.val_accuracy >= 0.0)
-            printf("validation accuracy %.2f%%\n", 100.0 * s.val_accuracy);
-        printf("test accuracy %.2f%%  (SVM train accuracy %.2f%%)\n",
-               100.0 * s.test_accuracy, 100.0 * s.train_accuracy);
-        printf("wrote %s/weights.h5, summary.json, log.csv\n", c.out_dir);
-    }
-    train_free(tr);
+    if (a->dry_run && rank == 0)
+        printf("dry run: configuration and data are valid\n");
+    if (!a->dry_run)
+        train_evaluate_write(&c, &d, &t, counts);
+    rc = 0;
+out:
+    if (rc != 0)
+        fail(rank, err);
     data_free(&d);
-    return 0;
+    return rc;
 }
 
 /* OpenBLAS 0.3.21 does not recognise some virtualised AVX-512 CPUs (such

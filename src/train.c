@@ -23,6 +23,7 @@
 #include "batch.h"
 #include "engine.h"
 #include "goal.h"
+#include "mixed.h"
 #include "rng.h"
 #include "update.h"
 
@@ -261,6 +262,7 @@ Trainer *train_new(const NlpcConfig *cfg, const NetTopo *t,
     tr->untied = cfg->backward == CFG_BACKWARD_UNTIED;
     tr->K = k < 1.0 ? 1 : (int)(k + 0.5);
     params_from_config(&tr->up, cfg);
+    mixed_set(cfg->precision == CFG_PREC_MIXED);
     rng_init(&tr->sched, cfg->seed, RNG_STREAM_SCHEDULE);
     if (trainer_alloc(tr, train) != 0) {
         snprintf(err, errlen, "out of memory for %d nodes of width %d "
@@ -462,9 +464,8 @@ static void phase_halo(Trainer *tr)
         TrainNode *nd = local_node(tr, l);
 
         if (nd && !tr->untied && needs_be(tr, l - 1))
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, tr->n,
-                        tr->K, tr->n, 1.0, nd->A, tr->n, nd->E, tr->n, 0.0,
-                        nd->BEout, tr->n);
+            mixed_gemm(CblasTrans, CblasNoTrans, tr->n, tr->K, tr->n, 1.0,
+                       nd->A, tr->n, nd->E, tr->n, 0.0, nd->BEout, tr->n);
     }
     for (int l = 1; l <= tr->L; l++) {
         TrainNode *nd = local_node(tr, l);
@@ -566,9 +567,8 @@ static void node_update(Trainer *tr, TrainNode *nd, int it)
 
     /* untied: B_l E_{l+1} with the node's own B_l */
     if (BE && tr->untied)
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, tr->n, tr->K,
-                    tr->n, 1.0, nd->B, tr->n, nd->Enext, tr->n, 0.0, nd->BE,
-                    tr->n);
+        mixed_gemm(CblasNoTrans, CblasNoTrans, tr->n, tr->K, tr->n, 1.0, nd->B,
+                   tr->n, nd->Enext, tr->n, 0.0, nd->BE, tr->n);
     P = eng_propagation(nd->A, Ein, BE, tr->n, tr->K, tr->up.lf, tr->up.lb,
                         nd->BEout) ? nd->BEout : NULL;
     eng_csnt(nd->Q, nd->tau, E, P, tr->n, tr->K, nd->D);
@@ -586,7 +586,8 @@ static void node_update(Trainer *tr, TrainNode *nd, int it)
                   "l2", it + 1, info);
     check_finite(tr, nd->A, (size_t)tr->n * tr->n, it, nd->l, "A");
     nd->terms[TERM_OBJECTIVE] = rep.J;
-    nd->terms[TERM_CANDIDATE] = rep.chose;
+    nd->terms[TERM_CANDIDATE] = rep.chose == UPDATE_SOLVER_K ? 1.0
+                                : rep.chose == UPDATE_SOLVER_R ? 0.0 : NAN;
     if (tr->cfg.log_terms)
         terms_weights(tr, nd);
 }
@@ -660,7 +661,7 @@ void train_step(Trainer *tr, int it, TrainStats *st)
     collect_stats(tr, st);
 }
 
-/* ---- evaluation ----------------------------------------------------------- */
+/* ---- evaluation --------------------------------------------------------- */
 
 /* push one chunk of m samples (X, n x m, overwritten) through the local
  * nodes; the last node's outputs end in X on its owner, which sends them
@@ -777,4 +778,5 @@ void train_free(Trainer *tr)
     free(tr->goal_in);
     free(tr->goal_G);
     free(tr);
+    mixed_free();
 }

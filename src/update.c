@@ -11,6 +11,7 @@
  * B = O diag(d) with O from the SVD of V^T C (exact in its l3 term).
  */
 #include "update.h"
+#include "mixed.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -89,14 +90,11 @@ void update_gram(const double *Uin, const double *Ein, const double *W, int n,
 {
     double s = p->mean ? 1.0 / K : 1.0;
 
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, K, s, Uin, n,
-                0.0, Gamma, n);
+    mixed_syrk(n, K, s, Uin, n, 0.0, Gamma, n);
     if (Ein && p->lb != 0.0)
-        cblas_dsyr2k(CblasColMajor, CblasLower, CblasNoTrans, n, K,
-                     s * p->lb / 2.0, Uin, n, Ein, n, 1.0, Gamma, n);
+        mixed_syr2k(n, K, s * p->lb / 2.0, Uin, n, Ein, n, 1.0, Gamma, n);
     symmetrise_lower(Gamma, n);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, K, s, Uin, n,
-                W, n, 0.0, C, n);
+    mixed_gemm(CblasNoTrans, CblasTrans, n, n, K, s, Uin, n, W, n, 0.0, C, n);
 }
 
 /* ---- the scalar problem ---------------------------------------------- */
@@ -510,20 +508,19 @@ static void backward_system(const double *Y, const double *Q,
 {
     double s = p->mean ? 1.0 / K : 1.0;
 
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, K, s, Unext, n,
-                0.0, G, n);
+    mixed_syrk(n, K, s, Unext, n, 0.0, G, n);
     for (int i = 0; i < n; i++)
         G[(size_t)i * n + i] += p->l5;
     for (size_t i = 0; i < (size_t)n * n; i++)
         Rt[i] = p->l5 * Anext[i];
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, K, s, Unext,
-                n, Y, n, 1.0, Rt, n);
+    mixed_gemm(CblasNoTrans, CblasTrans, n, n, K, s, Unext, n, Y, n, 1.0, Rt,
+               n);
     if (!Enext || p->lf == 0.0)
         return;
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, K,
-                -s * p->lf, Enext, n, Y, n, 1.0, Rt, n);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, K,
-                s * p->lf, Enext, n, Q, n, 1.0, Rt, n);
+    mixed_gemm(CblasNoTrans, CblasTrans, n, n, K, -s * p->lf, Enext, n, Y, n,
+               1.0, Rt, n);
+    mixed_gemm(CblasNoTrans, CblasTrans, n, n, K, s * p->lf, Enext, n, Q, n,
+               1.0, Rt, n);
 }
 
 /* grad f(B) = s (B Unext - Y) Unext^T + l5 (B - Anext^T) + s lf T Enext^T

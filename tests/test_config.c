@@ -110,7 +110,8 @@ static const char *const all_keys[] = {
     "train.lb", "train.l2", "train.l3", "train.l4", "train.scale",
     "train.async_p", "train.solver", "train.step", "train.backward",
     "train.l5", "train.nogoal", "train.propagate", "train.goal_solver",
-    "train.goal_l0", "train.goal_l1", "train.goal_sweeps", "eval.svm_c",
+    "train.goal_l0", "train.goal_l1", "train.goal_sweeps",
+    "train.precision", "eval.svm_c",
     "eval.svm_eps", "eval.svm_solver", "eval.feature_scale",
     "eval.eval_chunk", "output.dir", "output.log_terms",
 };

@@ -245,6 +245,15 @@ static void penalised_literal_k_proximal_same_on_1_and_3_ranks(void **state)
     assert_same_weights(TMP "/penal1", TMP "/penal3");
 }
 
+static void mixed_precision_same_on_1_and_3_ranks(void **state)
+{
+    (void)state;
+    train_with(1, TMP "/mixed1", "--set train.precision=mixed");
+    train_with(3, TMP "/mixed3", "--set train.precision=mixed");
+    assert_same_weights(TMP "/mixed1", TMP "/mixed3");
+    assert_weights_differ(TMP "/mixed1", TMP "/sync1");
+}
+
 static void async_with_probability_one_is_sync(void **state)
 {
     (void)state;
@@ -395,6 +404,7 @@ int main(void)
         cmocka_unit_test(goal_before_last_node_same_on_1_and_3_ranks),
         cmocka_unit_test(untied_diffuse_same_on_1_and_3_ranks),
         cmocka_unit_test(penalised_literal_k_proximal_same_on_1_and_3_ranks),
+        cmocka_unit_test(mixed_precision_same_on_1_and_3_ranks),
         cmocka_unit_test(async_with_probability_one_is_sync),
         cmocka_unit_test(async_twice_with_one_seed_is_identical),
         cmocka_unit_test(every_goal_reading_and_solver_lowers_goal_error),
