@@ -61,10 +61,15 @@ bin/nlpc_mpi: $(BUILD)/main.o $(BUILD)/libnlpc.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libnlpc.a | $(DEPS_OK)
+$(BUILD)/tests/harness.o: tests/harness.c | $(DEPS_OK)
 	@mkdir -p $(BUILD)/tests
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnlpc.a \
-	    $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/harness.o $(BUILD)/libnlpc.a \
+                  | $(DEPS_OK)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/tests/harness.o \
+	    $(BUILD)/libnlpc.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 tests: $(TEST_BIN) bin/nlpc_mpi
 
@@ -78,4 +83,5 @@ check: tests
 clean:
 	rm -rf $(BUILD) bin
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/main.d $(TEST_BIN:%=%.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/main.d $(TEST_BIN:%=%.d) \
+         $(BUILD)/tests/harness.d

@@ -22,6 +22,14 @@ Batcher *batch_new(const DataSet *s, int K, unsigned long seed);
  * their labels into label[K]. */
 void batch_draw(Batcher *b, double *X, int *label);
 
+/* The sampler's state for a checkpoint: its random stream and the order
+ * of its per-class index lists (which every draw permutes), as `len` ints
+ * (the training set's size) into perm. batch_set_state restores it and
+ * returns -1 when len does not match the data set. */
+void batch_get_state(const Batcher *b, int rng[4], int *perm);
+int batch_set_state(Batcher *b, const int rng[4], const int *perm,
+                    int len);
+
 void batch_free(Batcher *b);
 
 #endif

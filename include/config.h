@@ -85,6 +85,12 @@ typedef struct {
     char out_dir[CFG_PATH_MAX];
     int log_terms;              /* objective terms per node in the log */
 
+    /* [checkpoint] */
+    char ckpt_dir[CFG_PATH_MAX];/* "" = <output dir>/checkpoints */
+    int ckpt_every;             /* iterations between checkpoints, 0 = end */
+    int ckpt_keep;              /* newest checkpoints kept */
+    char resume[CFG_PATH_MAX];  /* never | auto | a checkpoint file */
+
     /* resolved by cfg_finalize from the keys above, not keys themselves */
     int keep[CFG_NODES_MAX];        /* top-k level of node l at [l - 1] */
     double tau_abs[CFG_NODES_MAX];  /* absolute threshold of node l */
@@ -114,6 +120,12 @@ void cfg_write_ini(const NlpcConfig *c, FILE *f);
 /* The same text into buf (always NUL-terminated); returns the length it
  * needed, as snprintf does. */
 size_t cfg_to_string(const NlpcConfig *c, char *buf, size_t len);
+
+/* The part of the configuration that shapes the trained weights, as INI
+ * text like cfg_to_string: every key but [eval], [output], [checkpoint],
+ * train.iterations and data.test_limit. A checkpoint can only be resumed
+ * by a run with the same fingerprint. */
+size_t cfg_fingerprint(const NlpcConfig *c, char *buf, size_t len);
 
 /* Print every key with type, default, allowed range and description. */
 void cfg_help(FILE *f);

@@ -28,6 +28,7 @@ enum {
     NET_TAG_U_LEFT,         /* untied: U_l, node l -> l - 1 */
     NET_TAG_A_LEFT,         /* untied: A_{l-1}, node l -> l - 1 */
     NET_TAG_TERMS,          /* objective terms, node l -> rank 0 */
+    NET_TAG_STATE,          /* checkpoint state, node l <-> rank 0 */
     NET_TAG_EVAL,           /* evaluation chunks */
     NET_TAG_WEIGHT          /* final weights, node l -> rank 0 */
 };
@@ -76,6 +77,10 @@ void net_halo_recv(NetHalo *h, int from, int tag, double *buf,
 void net_halo_send(NetHalo *h, int to, int tag, const double *buf,
                    size_t count);
 void net_halo_wait(NetHalo *h);
+
+/* Running totals of this process: seconds spent waiting for messages to
+ * complete, and bytes sent. */
+void net_counters(double *wait_seconds, double *bytes_sent);
 
 /* A barrier whose waiting ranks sleep between polls instead of spinning,
  * for ranks that idle while rank 0 works alone (the SVM). Collective. */

@@ -12,9 +12,12 @@
 
 typedef struct RunLog RunLog;
 
-/* Create <dir>/log.csv with its header for a network of `nodes` nodes.
- * NULL with a message in err when the file cannot be created. */
-RunLog *runlog_open(const char *dir, int nodes, char *err, size_t errlen);
+/* Open <dir>/log.csv for a network of `nodes` nodes. A run that starts
+ * afresh (keep = 0) creates it with its header; a resumed run keeps the
+ * rows of iterations 1..keep of the existing log and appends after them.
+ * NULL with a message in err when the file cannot be written. */
+RunLog *runlog_open(const char *dir, int nodes, int keep, char *err,
+                    size_t errlen);
 
 /* One row: iteration (1-based), its seconds, and the stats. */
 void runlog_row(RunLog *r, int iteration, double seconds,

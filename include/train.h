@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include "ckpt.h"
 #include "config.h"
 #include "data.h"
 #include "eval.h"
@@ -22,8 +23,10 @@
 typedef struct Trainer Trainer;
 
 /* The objective terms of one node and iteration (eq. (6)-(10) and the
- * weight constraints of eq. (16)), data terms per sample (divided by K).
- * Terms of a node that was not updated are NAN. */
+ * weight constraints of eq. (16)), data terms per sample (divided by K),
+ * and its rank's time and traffic in the iteration (with every node in one
+ * process, each node shows the process's figures). Objective terms of a
+ * node that was not updated are NAN. */
 enum {
     TERM_TRANSFORM,     /* ||Y_l - Q_l||^2, transform error eq. (7) */
     TERM_SPARSITY,      /* ||Y_l||_1 */
@@ -36,6 +39,9 @@ enum {
     TERM_OBJECTIVE,     /* J(A_hat) of the forward update */
     TERM_CANDIDATE,     /* 0 = R, 1 = K won */
     TERM_GOAL_RELATIVE, /* ||E_l||^2 / ||U_l||^2, goal node only */
+    TERM_WAIT,          /* seconds the node's rank waited for messages */
+    TERM_BUSY,          /* seconds it did anything else */
+    TERM_SENT,          /* megabytes it sent */
     TRAIN_TERMS
 };
 
@@ -73,6 +79,23 @@ void train_features(Trainer *tr, const DataSet *set, long count,
 /* Copy every A_j to rank 0: A[j] (n x n each) must be allocated there;
  * ignored elsewhere. Collective. */
 void train_gather_weights(Trainer *tr, double **A);
+
+/* The whole state of the run after `iteration` completed iterations, on
+ * rank 0, for a checkpoint: every weight, the stale weights of the async
+ * schedule, untied B, the diffuse reading's previous Y, and the random
+ * streams and sampler order. s's arrays are malloc'd on rank 0 (free with
+ * ckpt_state_free); s is untouched elsewhere. Collective. */
+void train_state_save(Trainer *tr, int iteration, CkptState *s);
+
+/* Restore a state read and checked on rank 0 (s is used on rank 0 only).
+ * Returns the iteration to continue from, the same on every rank, or -1
+ * on every rank when rank 0 finds the sampler state does not fit the
+ * data. Collective. */
+int train_state_load(Trainer *tr, const CkptState *s);
+
+/* For tests of failure handling: put a NaN into node l's weight at the
+ * start of iteration it (1-based) when NLPC_TEST_INJECT_NAN="l:it". */
+void train_set_fault(Trainer *tr, int node, int iteration);
 
 void train_free(Trainer *tr);
 

@@ -108,6 +108,35 @@ void batch_draw(Batcher *b, double *X, int *label)
     }
 }
 
+void batch_get_state(const Batcher *b, int rng[4], int *perm)
+{
+    int k = 0;
+
+    memcpy(rng, b->rng.iseed, sizeof(b->rng.iseed));
+    for (int c = 0; c < DATA_CLASSES; c++)
+        for (int i = 0; i < b->count[c]; i++)
+            perm[k++] = b->idx[c][i];
+}
+
+int batch_set_state(Batcher *b, const int rng[4], const int *perm, int len)
+{
+    int k = 0;
+
+    if (len != b->s->count)
+        return -1;
+    /* every index must stay in its own class's list */
+    for (int c = 0; c < DATA_CLASSES; c++)
+        for (int i = 0; i < b->count[c]; i++, k++)
+            if (perm[k] < 0 || perm[k] >= len || b->s->y[perm[k]] != c)
+                return -1;
+    k = 0;
+    for (int c = 0; c < DATA_CLASSES; c++)
+        for (int i = 0; i < b->count[c]; i++)
+            b->idx[c][i] = perm[k++];
+    memcpy(b->rng.iseed, rng, sizeof(b->rng.iseed));
+    return 0;
+}
+
 void batch_free(Batcher *b)
 {
     if (!b)

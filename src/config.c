@@ -204,6 +204,18 @@ static const CfgOption cfg_options[] = {
     NUM("output", "log_terms", OPT_BOOL, log_terms, "true", 0, 0, 0,
         "write every objective term of every node to log.csv each "
         "iteration (costs about 2 n^3 flops per node)"),
+
+    NUM("checkpoint", "dir", OPT_TEXT, ckpt_dir, "default", 0, 0, 0,
+        "where checkpoints go; default = <output.dir>/checkpoints"),
+    NUM("checkpoint", "every", OPT_INT, ckpt_every, "10", 0, 1000000,
+        B_LO | B_HI, "iterations between checkpoints (0 = only at the "
+        "end); one is also written at the end and on SIGUSR1"),
+    NUM("checkpoint", "keep", OPT_INT, ckpt_keep, "3", 1, 1000,
+        B_LO | B_HI, "newest checkpoints kept; older ones are deleted"),
+    NUM("checkpoint", "resume", OPT_TEXT, resume, "auto", 0, 0, 0,
+        "never = start afresh; auto = continue from the newest valid "
+        "checkpoint in checkpoint.dir (afresh if none); or a checkpoint "
+        "file"),
 };
 
 #define CFG_NOPT (sizeof cfg_options / sizeof cfg_options[0])
@@ -950,6 +962,12 @@ int cfg_finalize(NlpcConfig *c, char *err, size_t errlen)
         return -1;
     if (cfg_thresholds(c, err, errlen) != 0)
         return -1;
+    if (strcmp(c->ckpt_dir, "default") == 0
+        && (size_t)snprintf(c->ckpt_dir, sizeof(c->ckpt_dir),
+                            "%s/checkpoints", c->out_dir)
+               >= sizeof(c->ckpt_dir))
+        return err_set(err, errlen, "config: output.dir is too long to "
+                       "hold checkpoints; set checkpoint.dir");
     if (c->goal_node == 0)
         c->goal_node = c->nodes;
     if (c->goal_node > c->nodes) {
@@ -996,15 +1014,28 @@ static void cfg_emit(CfgSink *s, const char *fmt, ...)
     va_end(ap);
 }
 
-static void cfg_render(const NlpcConfig *c, CfgSink *s)
+/* keys that do not change the trained weights: evaluation, output,
+ * checkpoints, how long to train, and the test set */
+static int cfg_outside_training(const CfgOption *o)
+{
+    return !strcmp(o->section, "eval") || !strcmp(o->section, "output")
+           || !strcmp(o->section, "checkpoint")
+           || !strcmp(o->key, "iterations") || !strcmp(o->key, "test_limit");
+}
+
+static void cfg_render(const NlpcConfig *c, CfgSink *s, int training_only)
 {
     char value[CFG_PATH_MAX + 8];
+    const char *section = "";
 
     for (size_t i = 0; i < CFG_NOPT; i++) {
         const CfgOption *o = &cfg_options[i];
 
-        if (i == 0 || strcmp(o->section, cfg_options[i - 1].section) != 0)
-            cfg_emit(s, "%s[%s]\n", i ? "\n" : "", o->section);
+        if (training_only && cfg_outside_training(o))
+            continue;
+        if (strcmp(o->section, section) != 0)
+            cfg_emit(s, "%s[%s]\n", section[0] ? "\n" : "", o->section);
+        section = o->section;
         cfg_format(o, c, value, sizeof value);
         cfg_emit(s, "%s = %s\n", o->key, value);
     }
@@ -1017,7 +1048,7 @@ void cfg_write_ini(const NlpcConfig *c, FILE *f)
 {
     CfgSink s = { f, NULL, 0, 0 };
 
-    cfg_render(c, &s);
+    cfg_render(c, &s, 0);
 }
 
 /* The text cfg_write_ini writes, into buf (NUL-terminated when len > 0,
@@ -1028,7 +1059,17 @@ size_t cfg_to_string(const NlpcConfig *c, char *buf, size_t len)
 
     if (buf && len > 0)
         buf[0] = '\0';
-    cfg_render(c, &s);
+    cfg_render(c, &s, 0);
+    return s.used;
+}
+
+size_t cfg_fingerprint(const NlpcConfig *c, char *buf, size_t len)
+{
+    CfgSink s = { NULL, buf, len, 0 };
+
+    if (buf && len > 0)
+        buf[0] = '\0';
+    cfg_render(c, &s, 1);
     return s.used;
 }
 

@@ -23,8 +23,8 @@
 #include "errmsg.h"
 #include "eval.h"
 #include "net.h"
+#include "loop.h"
 #include "output.h"
-#include "runlog.h"
 #include "train.h"
 
 #define NLPC_VERSION "0.1.0"
@@ -168,61 +168,6 @@ static void print_plan(const NlpcConfig *c, const DataSplit *d, int size)
     fflush(stdout);
 }
 
-/* sum of term t over the nodes that were updated */
-static double term_sum(const TrainStats *st, int nodes, int t)
-{
-    double sum = 0.0;
-
-    for (int l = 0; l < nodes; l++)
-        if (!isnan(st->terms[l][t]))
-            sum += st->terms[l][t];
-    return sum;
-}
-
-static void print_progress(int it, int total, double dt, double elapsed,
-                           const TrainStats *st, int nodes)
-{
-    double eta = elapsed / (it + 1) * (total - it - 1);
-
-    printf("iter %4d/%d %6.2f s  ETA %3dm%02ds  goal %.4f  te %.3e  "
-           "prop %+.2e  J %+.4e  upd %d/%d\n", it + 1, total, dt,
-           (int)(eta / 60), (int)eta % 60, st->goal_error,
-           term_sum(st, nodes, TERM_TRANSFORM),
-           term_sum(st, nodes, TERM_PROPAGATION),
-           term_sum(st, nodes, TERM_OBJECTIVE), st->updated, nodes);
-    fflush(stdout);
-}
-
-/* the training loop; rank 0 prints progress and writes log.csv */
-static double run_training(Trainer *tr, const NlpcConfig *c, int rank,
-                           double *final_goal)
-{
-    char err[CFG_ERR_MAX];
-    RunLog *log = NULL;
-    double t0 = MPI_Wtime(), prev = t0;
-
-    if (rank == 0 && !(log = runlog_open(c->out_dir, c->nodes, err,
-                                         sizeof(err))))
-        fprintf(stderr, "WARNING: %s; no run log\n", err);
-    *final_goal = NAN;
-    for (int it = 0; it < c->iterations; it++) {
-        TrainStats st;
-        double now;
-
-        train_step(tr, it, &st);
-        now = MPI_Wtime();
-        if (rank == 0) {
-            print_progress(it, c->iterations, now - prev, now - t0, &st,
-                           c->nodes);
-            runlog_row(log, it + 1, now - prev, &st);
-            *final_goal = st.goal_error;
-        }
-        prev = now;
-    }
-    runlog_close(log);
-    return MPI_Wtime() - t0;
-}
-
 /* forward one set through the network into SVM features (rank 0) */
 static EvalFeatures *features_of(Trainer *tr, const DataSet *s, long count,
                                  int dim, int rank)
@@ -330,13 +275,14 @@ static int prepare(const Args *a, NlpcConfig *c, DataSplit *d,
                        "training images gives batches of %.0f, fewer than "
                        "the %d classes; raise batch_fraction",
                        c->batch_fraction, d->train.count, k, DATA_CLASSES);
-    if (mkdir_p(c->out_dir, err, errlen) != 0)
+    if (mkdir_p(c->out_dir, err, errlen) != 0
+        || mkdir_p(c->ckpt_dir, err, errlen) != 0)
         return -1;
     snprintf(path, sizeof(path), "%s/summary.json", c->out_dir);
     if (!a->dry_run && access(path, F_OK) == 0)
-        fprintf(stderr, "WARNING: %s holds the results of an earlier run; "
-                "log.csv is rewritten now, weights.h5 and summary.json when "
-                "this run finishes\n", c->out_dir);
+        fprintf(stderr, "WARNING: %s holds an earlier run's summary.json "
+                "and weights.h5; this run replaces them when it finishes\n",
+                c->out_dir);
     return 0;
 }
 
@@ -346,12 +292,13 @@ static void fail(int rank, const char *err)
         fprintf(stderr, "nlpc_mpi: error: %s\n", err);
 }
 
-static void print_result(const NlpcConfig *c, const OutSummary *s)
+/* ran: iterations trained by this run (fewer than done when resumed) */
+static void print_result(const NlpcConfig *c, const OutSummary *s, int ran)
 {
     printf("\n# result\n");
     printf("train %.1f s (%.2f s/iteration), evaluation %.1f s "
            "(forward %.1f s, SVM %.1f s)\n", s->train_seconds,
-           s->train_seconds / (c->iterations > 0 ? c->iterations : 1),
+           s->train_seconds / (ran > 0 ? ran : 1),
            s->eval_seconds, s->forward_seconds,
            s->eval_seconds - s->forward_seconds);
     if (s->val_accuracy >= 0.0)
@@ -361,22 +308,50 @@ static void print_result(const NlpcConfig *c, const OutSummary *s)
     printf("wrote %s/weights.h5, summary.json, log.csv\n", c->out_dir);
 }
 
-/* collective: train, evaluate, write; a failure ends the job */
-static void train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
-                                 const NetTopo *t, const long counts[3])
+/* NLPC_TEST_INJECT_NAN="l:it" puts a NaN into node l's weight at
+ * iteration it: a test hook for the failure path, off when unset */
+static void fault_from_env(Trainer *tr)
+{
+    const char *v = getenv("NLPC_TEST_INJECT_NAN");
+    int l, it;
+
+    if (v && sscanf(v, "%d:%d", &l, &it) == 2)
+        train_set_fault(tr, l, it);
+}
+
+/* collective: resume or start, train, then evaluate and write unless a
+ * signal stopped training; returns the exit status */
+static int train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
+                                const NetTopo *t, const long counts[3])
 {
     char err[CFG_ERR_MAX * 2] = "";
     OutSummary s = { .ranks = t->size };
     Trainer *tr = train_new(c, t, t->rank == 0 ? &d->train : NULL,
                             counts[0], err, sizeof(err));
+    LoopResult lr;
+    int start;
     double t_eval;
 
     if (!tr)
         net_fatal(t, t->rank + 1, "%s", err);
+    fault_from_env(tr);
+    start = loop_resume(tr, c, t, err, sizeof(err));
+    if (start < 0) {
+        if (t->rank == 0)
+            fprintf(stderr, "nlpc_mpi: error: %s\n", err);
+        train_free(tr);
+        return 1;
+    }
     if (t->rank == 0)
         printf("\n# training\n");
-    s.train_seconds = run_training(tr, c, t->rank, &s.final_goal_error);
-    s.iterations_done = c->iterations;
+    loop_train(tr, c, t, start, &lr);
+    if (lr.stopped) {
+        train_free(tr);
+        return lr.checkpointed ? 0 : 1;
+    }
+    s.train_seconds = lr.train_seconds;
+    s.final_goal_error = lr.final_goal;
+    s.iterations_done = lr.done;
 
     t_eval = MPI_Wtime();
     if (run_evaluation(tr, c, d, counts, t->rank, &s, err, sizeof(err)))
@@ -387,8 +362,9 @@ static void train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
         net_fatal(t, 1, "%s", err);
     net_barrier(t);
     if (t->rank == 0)
-        print_result(c, &s);
+        print_result(c, &s, lr.done - start);
     train_free(tr);
+    return 0;
 }
 
 static int run(const Args *a, int rank, int size)
@@ -417,12 +393,11 @@ static int run(const Args *a, int rank, int size)
         print_plan(&c, &d, size);
     if (a->dry_run && rank == 0)
         printf("dry run: configuration and data are valid\n");
-    if (!a->dry_run)
-        train_evaluate_write(&c, &d, &t, counts);
-    rc = 0;
+    rc = a->dry_run ? 0 : train_evaluate_write(&c, &d, &t, counts);
+    data_free(&d);
+    return rc;
 out:
-    if (rc != 0)
-        fail(rank, err);
+    fail(rank, err);
     data_free(&d);
     return rc;
 }
@@ -460,6 +435,7 @@ int main(int argc, char **argv)
 
     blas_pick_kernels(argv);
     MPI_Init(&argc, &argv);
+    loop_signals_install();
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (parse_args(argc, argv, &a, err, sizeof(err)) != 0) {

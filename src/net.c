@@ -89,18 +89,31 @@ static void check_count(const NetTopo *t, int node, const MPI_Status *st,
  * transport otherwise spins while it waits, and with more ranks than cores
  * (6 nodes on 2 cores) the spinning ranks take CPU time from the rank that
  * computes. Blocks here are megabytes, so a 0.1-1 ms poll costs nothing. */
+/* seconds this process has spent waiting for messages, bytes it sent */
+static double waited;
+static double sent;
+
+void net_counters(double *wait_seconds, double *bytes_sent)
+{
+    *wait_seconds = waited;
+    *bytes_sent = sent;
+}
+
 static void wait_all(const NetTopo *t, int node, int n, MPI_Request *req,
                      MPI_Status *st)
 {
     struct timespec nap = { 0, 20000 };
+    double t0 = MPI_Wtime();
     int done = 0;
 
     for (;;) {
         int rc = MPI_Testall(n, req, &done, st);
 
         check(t, node, rc, "MPI_Testall");
-        if (done)
+        if (done) {
+            waited += MPI_Wtime() - t0;
             return;
+        }
         nanosleep(&nap, NULL);
         if (nap.tv_nsec < 1000000)
             nap.tv_nsec *= 2;
@@ -116,6 +129,7 @@ void net_send(const NetTopo *t, int node, int to, int tag, const double *buf,
                        net_owner(t, to), tag, t->comm, &req);
 
     check(t, node, rc, "MPI_Isend");
+    sent += 8.0 * (double)count;
     wait_all(t, node, 1, &req, &st);
 }
 
@@ -166,6 +180,7 @@ void net_halo_send(NetHalo *h, int to, int tag, const double *buf,
                        h->t->comm, halo_slot(h, 0));
 
     check(h->t, h->node, rc, "MPI_Isend");
+    sent += 8.0 * (double)count;
 }
 
 void net_halo_wait(NetHalo *h)

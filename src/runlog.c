@@ -19,23 +19,64 @@ struct RunLog {
     int nodes;
 };
 
-RunLog *runlog_open(const char *dir, int nodes, char *err, size_t errlen)
+static void runlog_header(FILE *f, int nodes)
 {
-    char path[CFG_PATH_MAX + 16];
+    fprintf(f, "iteration,seconds,goal_error,updated");
+    for (int l = 1; l <= nodes; l++)
+        for (int t = 0; t < TRAIN_TERMS; t++)
+            fprintf(f, ",%s_%d", train_term_name(t), l);
+    fputc('\n', f);
+}
+
+/* copy the header and the rows of iterations <= keep from the old log at
+ * path into f; a missing old log just gives a header */
+static void runlog_keep(const char *path, FILE *f, int nodes, int keep)
+{
+    FILE *old = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    int first = 1;
+
+    if (!old) {
+        runlog_header(f, nodes);
+        return;
+    }
+    while (getline(&line, &cap, old) > 0) {
+        if (first || atoi(line) <= keep)
+            fputs(line, f);
+        first = 0;
+    }
+    if (first)
+        runlog_header(f, nodes);
+    free(line);
+    fclose(old);
+}
+
+RunLog *runlog_open(const char *dir, int nodes, int keep, char *err,
+                    size_t errlen)
+{
+    char path[CFG_PATH_MAX + 16], tmp[CFG_PATH_MAX + 24];
     RunLog *r = calloc(1, sizeof(*r));
+    FILE *f;
 
     snprintf(path, sizeof(path), "%s/log.csv", dir);
-    if (!r || !(r->f = fopen(path, "w"))) {
-        err_set(err, errlen, "cannot create %s; check [output] dir", path);
+    snprintf(tmp, sizeof(tmp), "%s/log.csv.tmp", dir);
+    if (!r || !(f = fopen(tmp, "w"))) {
+        err_set(err, errlen, "cannot create %s; check [output] dir", tmp);
+        free(r);
+        return NULL;
+    }
+    if (keep > 0)
+        runlog_keep(path, f, nodes, keep);
+    else
+        runlog_header(f, nodes);
+    if (fclose(f) != 0 || rename(tmp, path) != 0
+        || !(r->f = fopen(path, "a"))) {
+        err_set(err, errlen, "cannot write %s; check [output] dir", path);
         free(r);
         return NULL;
     }
     r->nodes = nodes;
-    fprintf(r->f, "iteration,seconds,goal_error,updated");
-    for (int l = 1; l <= nodes; l++)
-        for (int t = 0; t < TRAIN_TERMS; t++)
-            fprintf(r->f, ",%s_%d", train_term_name(t), l);
-    fputc('\n', r->f);
     return r;
 }
 

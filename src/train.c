@@ -55,6 +55,7 @@ typedef struct {
 
 struct Trainer {
     NlpcConfig cfg;
+    int fault_node, fault_it;   /* NaN injection for tests, 0 = none */
     const NetTopo *t;
     int L, n, K, lG;
     int untied;
@@ -65,6 +66,7 @@ struct Trainer {
 
     /* rank 0 only */
     Batcher *batcher;
+    int batcher_len;    /* training images the sampler draws from */
     int *label;         /* K labels of the batch */
     double *goal_in;    /* goal node's U (or Q) when it is remote */
     double *goal_G;
@@ -72,7 +74,7 @@ struct Trainer {
 
 static const char *const term_names[TRAIN_TERMS] = {
     "te", "sparsity", "goal", "prop", "ge", "frob", "coher", "logdet", "J",
-    "cand", "ge_rel"
+    "cand", "ge_rel", "wait", "busy", "sent_mb"
 };
 
 const char *train_term_name(int i)
@@ -240,6 +242,7 @@ static int trainer_alloc(Trainer *tr, const DataSet *train)
     }
     tr->label = malloc((size_t)tr->K * sizeof(int));
     tr->batcher = batch_new(train, tr->K, tr->cfg.seed);
+    tr->batcher_len = train->count;
     return ok && tr->label && tr->batcher ? 0 : -1;
 }
 
@@ -308,7 +311,7 @@ static const double *weights_forward(const Trainer *tr, const TrainNode *nd)
 /* ---- stage one ---------------------------------------------------------- */
 
 /* forward sNT of every local node in order; rank 0 draws the batch */
-static void phase_forward(Trainer *tr)
+static void phase_forward(Trainer *tr, int it)
 {
     size_t nk = (size_t)tr->n * tr->K;
 
@@ -324,6 +327,10 @@ static void phase_forward(Trainer *tr)
                     nd->Uin, nk);
         eng_forward(weights_forward(tr, nd), nd->Uin, tr->n, tr->K,
                     &nd->thr, nd->Q, nd->tau, nd->U, nd->work);
+        if (!eng_all_finite(nd->Q, nk))
+            net_fatal(tr->t, l, "iteration %d: NaN or Inf in Q_%d = A_%d "
+                      "U_%d of the forward pass; its weight or its input "
+                      "went bad", it + 1, l, l - 1, l - 1);
         move_out(tr, l, l + 1, NET_TAG_U, nd->U, nk);
     }
 }
@@ -610,12 +617,22 @@ static void phase_update(Trainer *tr, int it)
 }
 
 /* rank 0 collects every node's terms; the goal node's relative goal error
- * is ||E_lG||^2 / ||U_lG||^2 */
-static void collect_stats(Trainer *tr, TrainStats *st)
+ * is ||E_lG||^2 / ||U_lG||^2. t0, w0, b0: the iteration's start time,
+ * and the process's wait seconds and bytes sent then. */
+static void collect_stats(Trainer *tr, TrainStats *st, double t0, double w0,
+                          double b0)
 {
+    double w1, b1, dt = MPI_Wtime() - t0;
+
+    net_counters(&w1, &b1);
     for (int l = 1; l <= tr->L; l++) {
         TrainNode *nd = local_node(tr, l);
 
+        if (nd) {
+            nd->terms[TERM_WAIT] = w1 - w0;
+            nd->terms[TERM_BUSY] = dt - (w1 - w0);
+            nd->terms[TERM_SENT] = (b1 - b0) / 1e6;
+        }
         if (nd && l == tr->lG) {
             size_t nk = (size_t)tr->n * tr->K;
             double u2 = dot(nd->U, nd->U, nk), e2 = dot(nd->E, nd->E, nk);
@@ -649,16 +666,31 @@ static int draw_schedule(Trainer *tr)
     return updated;
 }
 
+/* tests only: a NaN in the chosen node's weights (train_set_fault) */
+static void inject_fault(Trainer *tr, int it)
+{
+    TrainNode *nd = local_node(tr, tr->fault_node);
+
+    if (nd && it + 1 == tr->fault_it) {
+        nd->A[0] = NAN;
+        nd->A_prev[0] = NAN;
+    }
+}
+
 void train_step(Trainer *tr, int it, TrainStats *st)
 {
+    double t0 = MPI_Wtime(), w0, b0;
+
+    net_counters(&w0, &b0);
     memset(st, 0, sizeof(*st));
     st->updated = draw_schedule(tr);
-    phase_forward(tr);
+    inject_fault(tr, it);
+    phase_forward(tr, it);
     phase_goal(tr);
     phase_errors(tr);
     phase_halo(tr);
     phase_update(tr, it);
-    collect_stats(tr, st);
+    collect_stats(tr, st, t0, w0, b0);
 }
 
 /* ---- evaluation --------------------------------------------------------- */
@@ -762,6 +794,131 @@ void train_gather_weights(Trainer *tr, double **A)
         else if (nd)
             net_send(tr->t, l, 1, NET_TAG_WEIGHT, nd->A, nn);
     }
+}
+
+/* ---- state for checkpoints ------------------------------------------- */
+
+static int has_yprev(const Trainer *tr, int l)
+{
+    return tr->cfg.nogoal == CFG_NOGOAL_DIFFUSE && l < tr->lG;
+}
+
+/* move count doubles between node l's buffer (on its owner) and rank 0's
+ * buffer: to_root saves, otherwise loads */
+static void state_move(Trainer *tr, int l, double *root_buf,
+                       double *node_buf, size_t count, int to_root)
+{
+    int root = tr->t->rank == 0, owner = local_node(tr, l) != NULL;
+
+    if (root && owner)
+        memcpy(to_root ? root_buf : node_buf, to_root ? node_buf : root_buf,
+               count * sizeof(double));
+    else if (root && to_root)
+        net_recv(tr->t, 1, l, NET_TAG_STATE, root_buf, count);
+    else if (root)
+        net_send(tr->t, 1, l, NET_TAG_STATE, root_buf, count);
+    else if (owner && to_root)
+        net_send(tr->t, l, 1, NET_TAG_STATE, node_buf, count);
+    else if (owner)
+        net_recv(tr->t, l, 1, NET_TAG_STATE, node_buf, count);
+}
+
+/* every per-node array of node l, in one fixed order */
+static void state_node(Trainer *tr, int l, CkptState *s, int to_root)
+{
+    size_t nn = (size_t)tr->n * tr->n, nk = (size_t)tr->n * tr->K;
+    TrainNode *nd = local_node(tr, l);
+    double flag = nd ? nd->have_yprev : 0.0;
+
+    state_move(tr, l, s ? s->A[l - 1] : NULL, nd ? nd->A : NULL, nn,
+               to_root);
+    state_move(tr, l, s ? s->A_prev[l - 1] : NULL, nd ? nd->A_prev : NULL,
+               nn, to_root);
+    if (learns_b(tr, l))
+        state_move(tr, l, s ? s->B[l - 1] : NULL, nd ? nd->B : NULL, nn,
+                   to_root);
+    if (!has_yprev(tr, l))
+        return;
+    state_move(tr, l, s ? s->Yprev[l - 1] : NULL, nd ? nd->Yprev : NULL, nk,
+               to_root);
+    if (s && !to_root)
+        flag = s->have_yprev[l - 1];
+    state_move(tr, l, &flag, &flag, 1, to_root);
+    if (s && to_root)
+        s->have_yprev[l - 1] = (int)flag;
+    if (nd && !to_root)
+        nd->have_yprev = (int)flag;
+}
+
+/* rank 0: the arrays of a state for this trainer */
+static int state_alloc(Trainer *tr, CkptState *s)
+{
+    size_t nn = (size_t)tr->n * tr->n, nk = (size_t)tr->n * tr->K;
+    int ok = 1;
+
+    s->A = calloc((size_t)tr->L, sizeof(double *));
+    s->A_prev = calloc((size_t)tr->L, sizeof(double *));
+    s->B = calloc((size_t)tr->L, sizeof(double *));
+    s->Yprev = calloc((size_t)tr->L, sizeof(double *));
+    s->have_yprev = calloc((size_t)tr->L, sizeof(int));
+    s->perm = malloc((size_t)tr->batcher_len * sizeof(int));
+    if (!s->A || !s->A_prev || !s->B || !s->Yprev || !s->have_yprev
+        || !s->perm)
+        return -1;
+    for (int l = 1; l <= tr->L; l++) {
+        s->A[l - 1] = block(nn, &ok);
+        s->A_prev[l - 1] = block(nn, &ok);
+        if (learns_b(tr, l))
+            s->B[l - 1] = block(nn, &ok);
+        if (has_yprev(tr, l))
+            s->Yprev[l - 1] = block(nk, &ok);
+    }
+    return ok ? 0 : -1;
+}
+
+void train_state_save(Trainer *tr, int iteration, CkptState *s)
+{
+    int root = tr->t->rank == 0;
+
+    if (root) {
+        memset(s, 0, sizeof(*s));
+        if (state_alloc(tr, s) != 0)
+            net_fatal(tr->t, 1, "out of memory for a checkpoint");
+        s->nodes = tr->L;
+        s->width = tr->n;
+        s->batch = tr->K;
+        s->iteration = iteration;
+        s->seed = tr->cfg.seed;
+        s->perm_len = tr->batcher_len;
+        batch_get_state(tr->batcher, s->rng_batch, s->perm);
+        memcpy(s->rng_sched, tr->sched.iseed, sizeof(s->rng_sched));
+    }
+    for (int l = 1; l <= tr->L; l++)
+        state_node(tr, l, root ? s : NULL, 1);
+}
+
+int train_state_load(Trainer *tr, const CkptState *s)
+{
+    int root = tr->t->rank == 0, it = -1;
+
+    if (root && batch_set_state(tr->batcher, s->rng_batch, s->perm,
+                                s->perm_len) == 0)
+        it = s->iteration;
+    MPI_Bcast(&it, 1, MPI_INT, 0, tr->t->comm);
+    if (it < 0)
+        return -1;
+    if (root)
+        memcpy(tr->sched.iseed, s->rng_sched, sizeof(s->rng_sched));
+    MPI_Bcast(tr->sched.iseed, 4, MPI_INT, 0, tr->t->comm);
+    for (int l = 1; l <= tr->L; l++)
+        state_node(tr, l, root ? (CkptState *)s : NULL, 0);
+    return it;
+}
+
+void train_set_fault(Trainer *tr, int node, int iteration)
+{
+    tr->fault_node = node;
+    tr->fault_it = iteration;
 }
 
 void train_free(Trainer *tr)

@@ -23,159 +23,8 @@
 
 #include <cJSON.h>
 
-#include "output.h"
-#include "rng.h"
+#include "harness.h"
 
-#define TMP "tests/tmp"
-#define DATA TMP "/data"
-#define DIM 32
-#define MPIRUN "mpirun --bind-to none "
-#define PROG "bin/nlpc_mpi --set data.dir=" DATA " "
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* n images of 4 x 8 pixels: a class-specific bar pattern plus noise, so
- * that the classes are learnable but not trivially separable */
-static void write_images(const char *path, int n, Rng *r)
-{
-    size_t len = 16 + (size_t)n * DIM;
-    uint8_t *b = malloc(len);
-    double noise[DIM];
-    FILE *f = fopen(path, "wb");
-
-    put32(b, 0x803);
-    put32(b + 4, (uint32_t)n);
-    put32(b + 8, 4);
-    put32(b + 12, 8);
-    for (int k = 0; k < n; k++) {
-        int c = k % 10;
-
-        rng_uniform(r, noise, DIM);
-        for (int j = 0; j < DIM; j++) {
-            int bar = (j * 7 + c * 3) % 10 < 3;   /* distinct per class */
-            double v = 90.0 * noise[j] + (bar ? 140.0 : 20.0);
-
-            b[16 + (size_t)k * DIM + j] = (uint8_t)(v > 255 ? 255 : v);
-        }
-    }
-    fwrite(b, 1, len, f);
-    fclose(f);
-    free(b);
-}
-
-static void write_labels(const char *path, int n)
-{
-    FILE *f = fopen(path, "wb");
-    uint8_t h[8];
-
-    put32(h, 0x801);
-    put32(h + 4, (uint32_t)n);
-    fwrite(h, 1, 8, f);
-    for (int k = 0; k < n; k++)
-        fputc(k % 10, f);
-    fclose(f);
-}
-
-static int setup_data(void **state)
-{
-    Rng r;
-
-    (void)state;
-    mkdir(TMP, 0777);
-    mkdir(DATA, 0777);
-    rng_init(&r, 11, 1);
-    write_images(DATA "/train-images-idx3-ubyte", 400, &r);
-    write_labels(DATA "/train-labels-idx1-ubyte", 400);
-    write_images(DATA "/t10k-images-idx3-ubyte", 100, &r);
-    write_labels(DATA "/t10k-labels-idx1-ubyte", 100);
-    return 0;
-}
-
-/* run a shell command, its output into log; returns its exit status */
-static int run(const char *cmd, const char *log)
-{
-    char full[1400];
-    int st;
-
-    snprintf(full, sizeof(full), "%s > %s 2>&1", cmd, log);
-    st = system(full);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int file_mentions(const char *path, const char *text)
-{
-    char buf[16384];
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    if (!strstr(buf, text))
-        fprintf(stderr, "%s does not mention '%s':\n%s\n", path, text, buf);
-    return strstr(buf, text) != NULL;
-}
-
-/* train with np ranks into out; returns the weights file path */
-static void train_with(int np, const char *out, const char *extra)
-{
-    char cmd[1024], log[256];
-
-    snprintf(cmd, sizeof(cmd), MPIRUN "-np %d " PROG
-             "--set output.dir=%s %s configs/tiny.ini", np, out, extra);
-    snprintf(log, sizeof(log), "%s.log", out);
-    assert_int_equal(run(cmd, log), 0);
-}
-
-static void assert_same_weights(const char *a, const char *b)
-{
-    char pa[256], pb[256], err[512];
-    double **A, **B;
-    int la, lb, na, nb;
-
-    snprintf(pa, sizeof(pa), "%s/weights.h5", a);
-    snprintf(pb, sizeof(pb), "%s/weights.h5", b);
-    assert_int_equal(out_read_weights(pa, &la, &na, &A, err, sizeof(err)),
-                     0);
-    assert_int_equal(out_read_weights(pb, &lb, &nb, &B, err, sizeof(err)),
-                     0);
-    assert_int_equal(la, lb);
-    assert_int_equal(na, nb);
-    for (int j = 0; j < la; j++) {
-        /* bitwise: the same arithmetic in the same order on any layout */
-        assert_memory_equal(A[j], B[j], (size_t)na * na * sizeof(double));
-        free(A[j]);
-        free(B[j]);
-    }
-    free(A);
-    free(B);
-}
-
-static void assert_weights_differ(const char *a, const char *b)
-{
-    char pa[256], pb[256], err[512];
-    double **A, **B;
-    int l, n, differ = 0;
-
-    snprintf(pa, sizeof(pa), "%s/weights.h5", a);
-    snprintf(pb, sizeof(pb), "%s/weights.h5", b);
-    assert_int_equal(out_read_weights(pa, &l, &n, &A, err, sizeof(err)), 0);
-    assert_int_equal(out_read_weights(pb, &l, &n, &B, err, sizeof(err)), 0);
-    for (int j = 0; j < l; j++) {
-        differ |= memcmp(A[j], B[j], (size_t)n * n * sizeof(double)) != 0;
-        free(A[j]);
-        free(B[j]);
-    }
-    free(A);
-    free(B);
-    assert_true(differ);
-}
 
 static void sync_weights_same_on_1_and_3_ranks(void **state)
 {
@@ -390,14 +239,6 @@ static void corrupt_data_fails_naming_the_file(void **state)
 
 int main(void)
 {
-    /* what `make check` exports, so that the program also runs alone:
-     * root in CI, 3 ranks on 2 cores, one BLAS thread per rank */
-    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
-    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-    setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
-    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
-
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sync_weights_same_on_1_and_3_ranks),
         cmocka_unit_test(async_weights_same_on_1_and_3_ranks),
@@ -414,5 +255,5 @@ int main(void)
         cmocka_unit_test(corrupt_data_fails_naming_the_file),
     };
 
-    return cmocka_run_group_tests(tests, setup_data, NULL);
+    return cmocka_run_group_tests(tests, harness_setup, NULL);
 }

@@ -1,0 +1,996 @@
+/*
+ * ckpt.c - checkpoints for a bit-exact resume (see ckpt.h for the layout).
+ *
+ * Writing: the whole file is made as "<final>.tmp" in the checkpoint
+ * directory, closed, fsync'd and renamed over its final name; the directory
+ * is fsync'd so the rename survives a crash, and only then are old
+ * checkpoints pruned. Any failure before the rename unlinks the .tmp.
+ *
+ * Doubles are stored as IEEE little-endian 64-bit, which is the native
+ * format here, so HDF5 copies bytes and every value (signed zeros, NaN
+ * payloads, subnormals) comes back bit for bit. Matrices are transposed
+ * from the trainer's column-major order to HDF5's row-major one, so that
+ * h5py sees M[r][c] = M(r, c).
+ *
+ * HDF5's serial API, default property lists, one process; its error
+ * printing is off during each public call. This module deliberately does
+ * not gather state across ranks, decide when to checkpoint, parse the
+ * configuration, compress, or judge the values it is given.
+ */
+#include "ckpt.h"
+#include "errmsg.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#define CKPT_WIDTH_MAX 46340    /* width * width stays below INT_MAX */
+#define CKPT_NODES_MAX 65536    /* sanity bound against a corrupt file */
+
+/* Which file a message names, and where it goes. */
+typedef struct {
+    const char *file;
+    char *err;
+    size_t errlen;
+} CkptCtx;
+
+/* An open HDF5 group and its name for messages. */
+typedef struct {
+    hid_t id;
+    const char *name;
+} CkptGroup;
+
+/* HDF5's own error printing, saved and switched off for one call. */
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+    int saved;
+} CkptH5Print;
+
+/* err = "<file>: <formatted text>"; returns -1. */
+__attribute__((format(printf, 2, 3)))
+static int ckpt_fail(const CkptCtx *cx, const char *fmt, ...)
+{
+    char what[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return err_set(cx->err, cx->errlen, "%s: %s", cx->file, what);
+}
+
+static void ckpt_h5_mute(CkptH5Print *p)
+{
+    p->saved = H5Eget_auto2(H5E_DEFAULT, &p->func, &p->data) >= 0;
+    (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void ckpt_h5_unmute(const CkptH5Print *p)
+{
+    if (p->saved)
+        (void)H5Eset_auto2(H5E_DEFAULT, p->func, p->data);
+}
+
+/* Column-major a (rows x cols) into row-major disk order. */
+static void ckpt_to_disk(double *disk, const double *a, int rows, int cols)
+{
+    for (int c = 0; c < cols; c++)
+        for (int r = 0; r < rows; r++)
+            disk[(size_t)r * cols + c] = a[r + (size_t)c * rows];
+}
+
+/* The inverse of ckpt_to_disk. */
+static void ckpt_from_disk(double *a, const double *disk, int rows,
+                           int cols)
+{
+    for (int c = 0; c < cols; c++)
+        for (int r = 0; r < rows; r++)
+            a[r + (size_t)c * rows] = disk[(size_t)r * cols + c];
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* "<dir>/ckpt-<iteration>.h5<suffix>", malloc'd; NULL on no memory. */
+static char *ckpt_name(const char *dir, int iteration, const char *suffix)
+{
+    const char *fmt = "%s/ckpt-%08d.h5%s";
+    int n = snprintf(NULL, 0, fmt, dir, iteration, suffix);
+    char *name = n < 0 ? NULL : malloc((size_t)n + 1);
+
+    if (name != NULL)
+        snprintf(name, (size_t)n + 1, fmt, dir, iteration, suffix);
+    return name;
+}
+
+/* Attribute `name` of loc: n values (n == 0: one scalar) of mtype from
+ * buf, stored as ftype. */
+static int ckpt_put_attr(hid_t loc, const char *name, hid_t ftype,
+                         hid_t mtype, hsize_t n, const void *buf)
+{
+    hid_t space = n == 0 ? H5Screate(H5S_SCALAR)
+                         : H5Screate_simple(1, &n, NULL);
+    hid_t attr;
+    int rc = -1;
+
+    if (space < 0)
+        return -1;
+    attr = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr >= 0) {
+        rc = H5Awrite(attr, mtype, buf) < 0 ? -1 : 0;
+        if (H5Aclose(attr) < 0)
+            rc = -1;
+    }
+    if (H5Sclose(space) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* A fixed-length, NUL-terminated string attribute. */
+static int ckpt_put_text(hid_t loc, const char *name, const char *text)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    int rc = -1;
+
+    if (type < 0)
+        return -1;
+    if (H5Tset_size(type, strlen(text) + 1) >= 0
+        && H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0)
+        rc = ckpt_put_attr(loc, name, type, type, 0, text);
+    if (H5Tclose(type) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Every root attribute. */
+static int ckpt_put_root(hid_t file, const CkptState *s, const CkptCtx *cx)
+{
+    const char *names[] = { "format_version", "nodes", "width", "batch",
+                            "iteration" };
+    const int values[] = { CKPT_FORMAT_VERSION, s->nodes, s->width,
+                           s->batch, s->iteration };
+    uint64_t seed = s->seed;
+    int rc = 0;
+
+    for (int i = 0; i < 5 && rc == 0; i++)
+        rc = ckpt_put_attr(file, names[i], H5T_STD_I32LE, H5T_NATIVE_INT,
+                           0, &values[i]);
+    if (rc == 0)
+        rc = ckpt_put_attr(file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                           0, &seed);
+    if (rc == 0)
+        rc = ckpt_put_attr(file, "rng_batch", H5T_STD_I32LE,
+                           H5T_NATIVE_INT, 4, s->rng_batch);
+    if (rc == 0)
+        rc = ckpt_put_attr(file, "rng_sched", H5T_STD_I32LE,
+                           H5T_NATIVE_INT, 4, s->rng_sched);
+    if (rc == 0)
+        rc = ckpt_put_text(file, "config", s->config);
+    if (rc == 0)
+        rc = ckpt_put_text(file, "fingerprint", s->fingerprint);
+    return rc < 0 ? ckpt_fail(cx, "cannot write the root attributes") : 0;
+}
+
+/* Data set `name` of loc with the given rank and extents, from buf. */
+static int ckpt_put_dset(hid_t loc, const char *name, hid_t ftype,
+                         hid_t mtype, int rank, const hsize_t *dims,
+                         const void *buf)
+{
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dset;
+    int rc = -1;
+
+    if (space < 0)
+        return -1;
+    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT,
+                      H5P_DEFAULT);
+    if (dset >= 0) {
+        rc = H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0
+             ? -1 : 0;
+        if (H5Dclose(dset) < 0)
+            rc = -1;
+    }
+    if (H5Sclose(space) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Column-major a (rows x cols) as a row-major data set; scratch holds
+ * rows * cols doubles. */
+static int ckpt_put_matrix(hid_t loc, const char *name, const double *a,
+                           int rows, int cols, double *scratch)
+{
+    hsize_t dims[2] = { (hsize_t)rows, (hsize_t)cols };
+
+    ckpt_to_disk(scratch, a, rows, cols);
+    return ckpt_put_dset(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
+                         dims, scratch);
+}
+
+/* /weights/A<l> for every node. */
+static int ckpt_put_weights(hid_t file, const CkptState *s, double *scratch,
+                            const CkptCtx *cx)
+{
+    hid_t g = H5Gcreate2(file, "weights", H5P_DEFAULT, H5P_DEFAULT,
+                         H5P_DEFAULT);
+    char name[32];
+    int rc = 0;
+
+    if (g < 0)
+        return ckpt_fail(cx, "cannot create group /weights");
+    for (int l = 0; l < s->nodes && rc == 0; l++) {
+        snprintf(name, sizeof name, "A%d", l);
+        rc = ckpt_put_matrix(g, name, s->A[l], s->width, s->width, scratch);
+        if (rc < 0)
+            ckpt_fail(cx, "cannot write /weights/%s", name);
+    }
+    if (H5Gclose(g) < 0 && rc == 0)
+        rc = ckpt_fail(cx, "cannot close group /weights");
+    return rc;
+}
+
+/* A_prev<l>, and B<l> and Yprev<l> where present, into group g. */
+static int ckpt_put_node(hid_t g, const CkptState *s, int l,
+                         double *scratch, const CkptCtx *cx)
+{
+    int n = s->width, rc;
+    char name[32];
+
+    snprintf(name, sizeof name, "A_prev%d", l);
+    rc = ckpt_put_matrix(g, name, s->A_prev[l], n, n, scratch);
+    if (rc == 0 && s->B[l] != NULL) {
+        snprintf(name, sizeof name, "B%d", l);
+        rc = ckpt_put_matrix(g, name, s->B[l], n, n, scratch);
+    }
+    if (rc == 0 && s->Yprev[l] != NULL) {
+        snprintf(name, sizeof name, "Yprev%d", l);
+        rc = ckpt_put_matrix(g, name, s->Yprev[l], n, s->batch, scratch);
+    }
+    return rc < 0 ? ckpt_fail(cx, "cannot write /state/%s", name) : 0;
+}
+
+/* Group /state: the per-node arrays, have_yprev and perm. */
+static int ckpt_put_state(hid_t file, const CkptState *s, double *scratch,
+                          const CkptCtx *cx)
+{
+    hid_t g = H5Gcreate2(file, "state", H5P_DEFAULT, H5P_DEFAULT,
+                         H5P_DEFAULT);
+    hsize_t nodes = (hsize_t)s->nodes, len = (hsize_t)s->perm_len;
+    static const int none = 0;
+    int rc = 0;
+
+    if (g < 0)
+        return ckpt_fail(cx, "cannot create group /state");
+    for (int l = 0; l < s->nodes && rc == 0; l++)
+        rc = ckpt_put_node(g, s, l, scratch, cx);
+    if (rc == 0 && ckpt_put_dset(g, "have_yprev", H5T_STD_I32LE,
+                                 H5T_NATIVE_INT, 1, &nodes,
+                                 s->have_yprev) < 0)
+        rc = ckpt_fail(cx, "cannot write /state/have_yprev");
+    if (rc == 0 && ckpt_put_dset(g, "perm", H5T_STD_I32LE, H5T_NATIVE_INT,
+                                 1, &len, len > 0 ? s->perm : &none) < 0)
+        rc = ckpt_fail(cx, "cannot write /state/perm");
+    if (H5Gclose(g) < 0 && rc == 0)
+        rc = ckpt_fail(cx, "cannot close group /state");
+    return rc;
+}
+
+/* Create cx->file and fill it; 0 only if it was also closed cleanly. */
+/* A test hook for the failure path: with NLPC_TEST_KILL_IN_CKPT set to
+ * this checkpoint's iteration, the process kills itself half way through
+ * the write, as kill -9 or a node failure would, leaving a partial .tmp.
+ * Off when the variable is unset. */
+static void ckpt_test_kill(hid_t file, int iteration)
+{
+    const char *v = getenv("NLPC_TEST_KILL_IN_CKPT");
+
+    if (v == NULL || atoi(v) != iteration)
+        return;
+    H5Fflush(file, H5F_SCOPE_GLOBAL);
+    raise(SIGKILL);
+}
+
+static int ckpt_put_file(const CkptState *s, const CkptCtx *cx)
+{
+    int big = s->width > s->batch ? s->width : s->batch;
+    double *scratch = malloc((size_t)s->width * big * sizeof *scratch);
+    hid_t file;
+    int rc;
+
+    if (scratch == NULL)
+        return ckpt_fail(cx, "out of memory");
+    errno = 0;
+    file = H5Fcreate(cx->file, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) {
+        rc = ckpt_fail(cx, "cannot create (%s)",
+                       errno != 0 ? strerror(errno) : "HDF5 error");
+        free(scratch);
+        return rc;
+    }
+    rc = ckpt_put_root(file, s, cx);
+    if (rc == 0)
+        rc = ckpt_put_weights(file, s, scratch, cx);
+    ckpt_test_kill(file, s->iteration);
+    if (rc == 0)
+        rc = ckpt_put_state(file, s, scratch, cx);
+    if (H5Fclose(file) < 0 && rc == 0)
+        rc = ckpt_fail(cx, "cannot close (disk full?)");
+    free(scratch);
+    return rc;
+}
+
+/* fsync what path names (a file or, with O_DIRECTORY, a directory);
+ * 0, or -1 with errno describing the failure. */
+static int ckpt_sync(const char *path, int flags)
+{
+    int fd = open(path, flags);
+    int rc, saved;
+
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    saved = errno;
+    if (close(fd) != 0 && rc == 0)
+        return -1;
+    errno = saved;
+    return rc;
+}
+
+/* Make the complete tmp durable and give it its final name. */
+static int ckpt_publish(const char *tmp, const char *final, const char *dir,
+                        const CkptCtx *cx)
+{
+    if (ckpt_sync(tmp, O_RDONLY) != 0)
+        return ckpt_fail(cx, "cannot fsync: %s", strerror(errno));
+    if (rename(tmp, final) != 0)
+        return ckpt_fail(cx, "cannot rename to %s: %s", final,
+                         strerror(errno));
+    /* EINVAL: a file system that cannot sync directories */
+    if (ckpt_sync(dir, O_RDONLY | O_DIRECTORY) != 0 && errno != EINVAL)
+        return err_set(cx->err, cx->errlen, "%s: written, but cannot fsync "
+                       "directory %s: %s", final, dir, strerror(errno));
+    return 0;
+}
+
+/* Delete checkpoints in dir, oldest first, until `keep` remain counting
+ * `final`, which is never deleted. */
+static int ckpt_prune(const char *dir, int keep, const char *final,
+                      const CkptCtx *cx)
+{
+    char **paths = NULL;
+    int n = ckpt_list(dir, &paths), kept = 1, rc = 0;
+
+    if (n < 0)
+        return err_set(cx->err, cx->errlen, "%s: written, but cannot list "
+                       "%s to prune it", final, dir);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(paths[i], final) == 0)
+            ;   /* the new checkpoint always stays */
+        else if (kept < keep)
+            kept++;
+        else if (unlink(paths[i]) != 0 && errno != ENOENT && rc == 0)
+            rc = err_set(cx->err, cx->errlen, "%s: written, but cannot "
+                         "remove %s: %s", final, paths[i], strerror(errno));
+        free(paths[i]);
+    }
+    free(paths);
+    return rc;
+}
+
+/* The shape and pointers of a state about to be written. */
+static int ckpt_valid(const CkptState *s, int keep, const CkptCtx *cx)
+{
+    if (keep < 1)
+        return ckpt_fail(cx, "keep must be at least 1, not %d", keep);
+    if (s->nodes < 1 || s->nodes > CKPT_NODES_MAX || s->width < 1
+        || s->width > CKPT_WIDTH_MAX || s->batch < 1 || s->iteration < 0
+        || s->perm_len < 0)
+        return ckpt_fail(cx, "bad state shape nodes=%d width=%d batch=%d "
+                         "iteration=%d perm_len=%d", s->nodes, s->width,
+                         s->batch, s->iteration, s->perm_len);
+    if (s->A == NULL || s->A_prev == NULL || s->B == NULL
+        || s->Yprev == NULL || s->have_yprev == NULL || s->config == NULL
+        || s->fingerprint == NULL || (s->perm == NULL && s->perm_len > 0))
+        return ckpt_fail(cx, "incomplete state (an array is NULL)");
+    for (int l = 0; l < s->nodes; l++) {
+        if (s->A[l] == NULL || s->A_prev[l] == NULL)
+            return ckpt_fail(cx, "node %d has no A or A_prev", l);
+        if (s->have_yprev[l] && s->Yprev[l] == NULL)
+            return ckpt_fail(cx, "node %d: have_yprev set, Yprev NULL", l);
+    }
+    return 0;
+}
+
+/* 0 if dir is an existing directory. */
+static int ckpt_is_dir(const char *dir, const CkptCtx *cx)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return ckpt_fail(cx, "%s", strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return ckpt_fail(cx, "not a directory");
+    return 0;
+}
+
+int ckpt_write(const char *dir, int keep, const CkptState *s, char *err,
+               size_t errlen)
+{
+    CkptCtx cx = { dir, err, errlen };
+    CkptH5Print mute;
+    char *final, *tmp;
+    int rc = -1;
+
+    if (ckpt_valid(s, keep, &cx) < 0 || ckpt_is_dir(dir, &cx) < 0)
+        return -1;
+    final = ckpt_name(dir, s->iteration, "");
+    tmp = ckpt_name(dir, s->iteration, ".tmp");
+    if (final == NULL || tmp == NULL) {
+        ckpt_fail(&cx, "out of memory");
+    } else {
+        cx.file = tmp;
+        ckpt_h5_mute(&mute);
+        rc = ckpt_put_file(s, &cx);
+        ckpt_h5_unmute(&mute);
+        if (rc == 0)
+            rc = ckpt_publish(tmp, final, dir, &cx);
+        if (rc != 0)
+            (void)unlink(tmp);
+        else
+            rc = ckpt_prune(dir, keep, final, &cx);
+    }
+    free(final);
+    free(tmp);
+    return rc;
+}
+
+/* ---- listing ----------------------------------------------------------- */
+
+typedef struct {
+    long iteration;
+    char *path;
+} CkptEntry;
+
+typedef struct {
+    CkptEntry *v;
+    int n, cap;
+} CkptEntries;
+
+/* The iteration in "ckpt-<digits>.h5", or -1 for any other name. */
+static long ckpt_name_iteration(const char *name)
+{
+    const char *p = name + 5;
+    long it = 0;
+
+    if (strncmp(name, "ckpt-", 5) != 0 || !isdigit((unsigned char)*p))
+        return -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        if (it > (LONG_MAX - 9) / 10)
+            return -1;
+        it = it * 10 + (*p - '0');
+    }
+    return strcmp(p, ".h5") == 0 ? it : -1;
+}
+
+/* Append "<dir>/<name>" if it is a regular file; -1 on no memory. */
+static int ckpt_entries_add(CkptEntries *e, const char *dir,
+                            const char *name, long iteration)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(len);
+    struct stat st;
+
+    if (path == NULL)
+        return -1;
+    snprintf(path, len, "%s/%s", dir, name);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        free(path);
+        return 0;
+    }
+    if (e->n == e->cap) {
+        int cap = e->cap > 0 ? 2 * e->cap : 8;
+        CkptEntry *v = realloc(e->v, (size_t)cap * sizeof *v);
+
+        if (v == NULL) {
+            free(path);
+            return -1;
+        }
+        e->v = v;
+        e->cap = cap;
+    }
+    e->v[e->n].iteration = iteration;
+    e->v[e->n++].path = path;
+    return 0;
+}
+
+/* Every checkpoint in the open directory d into e; -1 on an error. */
+static int ckpt_entries_scan(DIR *d, const char *dir, CkptEntries *e)
+{
+    struct dirent *ent;
+    long it;
+
+    for (;;) {
+        errno = 0;
+        ent = readdir(d);
+        if (ent == NULL)
+            return errno != 0 ? -1 : 0;
+        it = ckpt_name_iteration(ent->d_name);
+        if (it >= 0 && ckpt_entries_add(e, dir, ent->d_name, it) < 0)
+            return -1;
+    }
+}
+
+/* qsort order: higher iteration first, ties by name, descending. */
+static int ckpt_newer_first(const void *pa, const void *pb)
+{
+    const CkptEntry *a = pa, *b = pb;
+
+    if (a->iteration != b->iteration)
+        return a->iteration < b->iteration ? 1 : -1;
+    return strcmp(b->path, a->path);
+}
+
+int ckpt_list(const char *dir, char ***paths)
+{
+    CkptEntries e = { NULL, 0, 0 };
+    DIR *d = opendir(dir);
+    char **out = NULL;
+    int rc;
+
+    *paths = NULL;
+    if (d == NULL)
+        return 0;
+    rc = ckpt_entries_scan(d, dir, &e);
+    closedir(d);
+    if (rc == 0 && e.n > 0 && (out = malloc(e.n * sizeof *out)) == NULL)
+        rc = -1;
+    if (rc == 0 && e.n > 0)
+        qsort(e.v, (size_t)e.n, sizeof *e.v, ckpt_newer_first);
+    for (int i = 0; i < e.n; i++) {
+        if (rc == 0)
+            out[i] = e.v[i].path;
+        else
+            free(e.v[i].path);
+    }
+    free(e.v);
+    if (rc < 0)
+        return -1;
+    *paths = out;
+    return e.n;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* Attribute `name` of loc holding exactly n values (n == 0: one scalar),
+ * read into buf as mtype. */
+static int ckpt_get_attr(hid_t loc, const char *name, hid_t mtype, int n,
+                         void *buf)
+{
+    hid_t attr, space;
+    hssize_t points;
+    int rc = -1;
+
+    if (H5Aexists(loc, name) <= 0
+        || (attr = H5Aopen(loc, name, H5P_DEFAULT)) < 0)
+        return -1;
+    space = H5Aget_space(attr);
+    points = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    if (points == (n == 0 ? 1 : n) && H5Aread(attr, mtype, buf) >= 0)
+        rc = 0;
+    if (space >= 0 && H5Sclose(space) < 0)
+        rc = -1;
+    if (H5Aclose(attr) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* A scalar fixed-length string attribute into a malloc'd *out. */
+static int ckpt_get_text(hid_t loc, const char *name, char **out)
+{
+    hid_t attr, type, space;
+    size_t size = 0;
+    char *text = NULL;
+    int rc = -1;
+
+    if (H5Aexists(loc, name) <= 0
+        || (attr = H5Aopen(loc, name, H5P_DEFAULT)) < 0)
+        return -1;
+    type = H5Aget_type(attr);
+    space = H5Aget_space(attr);
+    if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING
+        && H5Tis_variable_str(type) == 0
+        && H5Sget_simple_extent_npoints(space) == 1)
+        size = H5Tget_size(type);
+    if (size > 0 && (text = calloc(size + 1, 1)) != NULL
+        && H5Aread(attr, type, text) >= 0)
+        rc = 0;
+    if ((type >= 0 && H5Tclose(type) < 0)
+        || (space >= 0 && H5Sclose(space) < 0) || H5Aclose(attr) < 0)
+        rc = -1;
+    if (rc == 0)
+        *out = text;
+    else
+        free(text);
+    return rc;
+}
+
+/* The root attributes into s; the version is checked first. */
+static int ckpt_get_root(hid_t file, CkptState *s, const CkptCtx *cx)
+{
+    int version;
+    uint64_t seed;
+
+    if (ckpt_get_attr(file, "format_version", H5T_NATIVE_INT, 0,
+                      &version) < 0)
+        return ckpt_fail(cx, "no format_version attribute "
+                         "(not a checkpoint)");
+    if (version != CKPT_FORMAT_VERSION)
+        return ckpt_fail(cx, "format_version %d, this program reads %d",
+                         version, CKPT_FORMAT_VERSION);
+    if (ckpt_get_attr(file, "nodes", H5T_NATIVE_INT, 0, &s->nodes) < 0
+        || ckpt_get_attr(file, "width", H5T_NATIVE_INT, 0, &s->width) < 0
+        || ckpt_get_attr(file, "batch", H5T_NATIVE_INT, 0, &s->batch) < 0
+        || ckpt_get_attr(file, "iteration", H5T_NATIVE_INT, 0,
+                         &s->iteration) < 0)
+        return ckpt_fail(cx, "missing nodes, width, batch or iteration");
+    if (ckpt_get_attr(file, "seed", H5T_NATIVE_UINT64, 0, &seed) < 0
+        || (unsigned long)seed != seed
+        || ckpt_get_attr(file, "rng_batch", H5T_NATIVE_INT, 4,
+                         s->rng_batch) < 0
+        || ckpt_get_attr(file, "rng_sched", H5T_NATIVE_INT, 4,
+                         s->rng_sched) < 0)
+        return ckpt_fail(cx, "missing or bad seed, rng_batch or rng_sched");
+    s->seed = (unsigned long)seed;
+    if (ckpt_get_text(file, "config", &s->config) < 0
+        || ckpt_get_text(file, "fingerprint", &s->fingerprint) < 0)
+        return ckpt_fail(cx, "missing or bad config or fingerprint");
+    if (s->nodes < 1 || s->nodes > CKPT_NODES_MAX || s->width < 1
+        || s->width > CKPT_WIDTH_MAX || s->batch < 1 || s->iteration < 0)
+        return ckpt_fail(cx, "bad shape nodes=%d width=%d batch=%d "
+                         "iteration=%d", s->nodes, s->width, s->batch,
+                         s->iteration);
+    return 0;
+}
+
+/* The message for g/name not having the shape the attributes give. */
+static int ckpt_bad_shape(const CkptGroup *g, const char *name, int rank,
+                          const hsize_t *dims, const CkptCtx *cx)
+{
+    unsigned long long rows = dims[0], cols = rank == 2 ? dims[1] : 0;
+
+    if (rank == 2)
+        return ckpt_fail(cx, "/%s/%s is not %llu x %llu as the attributes "
+                         "say", g->name, name, rows, cols);
+    if (rows > 0)
+        return ckpt_fail(cx, "/%s/%s is not a list of %llu as the "
+                         "attributes say", g->name, name, rows);
+    return ckpt_fail(cx, "/%s/%s is not a 1-d list", g->name, name);
+}
+
+/* Open g/name and check it has `rank` extents equal to dims; when dims[0]
+ * is 0 and rank is 1, any length is taken and stored in dims[0]. */
+static hid_t ckpt_open_dset(const CkptGroup *g, const char *name, int rank,
+                            hsize_t *dims, const CkptCtx *cx)
+{
+    hsize_t got[2] = { 0, 0 };
+    hid_t dset, space;
+    int ok;
+
+    if (H5Lexists(g->id, name, H5P_DEFAULT) <= 0
+        || (dset = H5Dopen2(g->id, name, H5P_DEFAULT)) < 0)
+        return ckpt_fail(cx, "no data set /%s/%s", g->name, name);
+    space = H5Dget_space(dset);
+    ok = space >= 0 && H5Sget_simple_extent_ndims(space) == rank
+         && H5Sget_simple_extent_dims(space, got, NULL) == rank;
+    if (ok && rank == 1 && dims[0] == 0)
+        dims[0] = got[0];
+    ok = ok && got[0] == dims[0] && (rank == 1 || got[1] == dims[1]);
+    if (space >= 0 && H5Sclose(space) < 0)
+        ok = 0;
+    if (!ok) {
+        (void)H5Dclose(dset);
+        return ckpt_bad_shape(g, name, rank, dims, cx);
+    }
+    return dset;
+}
+
+/* Read g/name, checked by ckpt_open_dset, into buf as mtype. */
+static int ckpt_get_dset(const CkptGroup *g, const char *name, hid_t mtype,
+                         int rank, hsize_t *dims, void *buf,
+                         const CkptCtx *cx)
+{
+    hid_t dset = ckpt_open_dset(g, name, rank, dims, cx);
+    int rc;
+
+    if (dset < 0)
+        return -1;
+    rc = H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0
+         ? -1 : 0;
+    if (H5Dclose(dset) < 0)
+        rc = -1;
+    return rc < 0 ? ckpt_fail(cx, "cannot read /%s/%s", g->name, name) : 0;
+}
+
+/* g/name, rows x cols on disk, into a fresh column-major *out. */
+static int ckpt_get_matrix(const CkptGroup *g, const char *name, int rows,
+                           int cols, double **out, const CkptCtx *cx)
+{
+    hsize_t dims[2] = { (hsize_t)rows, (hsize_t)cols };
+    size_t n = (size_t)rows * cols;
+    double *disk = malloc(n * sizeof *disk);
+    double *a = malloc(n * sizeof *a);
+    int rc = -1;
+
+    if (disk == NULL || a == NULL) {
+        ckpt_fail(cx, "out of memory");
+    } else if (ckpt_get_dset(g, name, H5T_NATIVE_DOUBLE, 2, dims, disk,
+                             cx) == 0) {
+        ckpt_from_disk(a, disk, rows, cols);
+        *out = a;
+        a = NULL;
+        rc = 0;
+    }
+    free(disk);
+    free(a);
+    return rc;
+}
+
+/* As ckpt_get_matrix, but a missing g/name leaves *out NULL. */
+static int ckpt_get_optional(const CkptGroup *g, const char *name, int rows,
+                             int cols, double **out, const CkptCtx *cx)
+{
+    htri_t there = H5Lexists(g->id, name, H5P_DEFAULT);
+
+    if (there < 0)
+        return ckpt_fail(cx, "cannot look up /%s/%s", g->name, name);
+    if (there == 0)
+        return 0;
+    return ckpt_get_matrix(g, name, rows, cols, out, cx);
+}
+
+/* Open group `name` of file into g. */
+static int ckpt_open_group(hid_t file, const char *name, CkptGroup *g,
+                           const CkptCtx *cx)
+{
+    g->name = name;
+    g->id = -1;
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0
+        || (g->id = H5Gopen2(file, name, H5P_DEFAULT)) < 0)
+        return ckpt_fail(cx, "no group /%s", name);
+    return 0;
+}
+
+static int ckpt_close_group(const CkptGroup *g, int rc, const CkptCtx *cx)
+{
+    if (g->id >= 0 && H5Gclose(g->id) < 0 && rc == 0)
+        return ckpt_fail(cx, "cannot close group /%s", g->name);
+    return rc;
+}
+
+/* /weights/A<l> for every node into s->A. */
+static int ckpt_get_weights(hid_t file, CkptState *s, const CkptCtx *cx)
+{
+    CkptGroup g;
+    char name[32];
+    int rc;
+
+    rc = ckpt_open_group(file, "weights", &g, cx);
+    for (int l = 0; l < s->nodes && rc == 0; l++) {
+        snprintf(name, sizeof name, "A%d", l);
+        rc = ckpt_get_matrix(&g, name, s->width, s->width, &s->A[l], cx);
+    }
+    return ckpt_close_group(&g, rc, cx);
+}
+
+/* Node l's A_prev, B and Yprev from /state. */
+static int ckpt_get_node(const CkptGroup *g, CkptState *s, int l,
+                         const CkptCtx *cx)
+{
+    int n = s->width;
+    char name[32];
+
+    snprintf(name, sizeof name, "A_prev%d", l);
+    if (ckpt_get_matrix(g, name, n, n, &s->A_prev[l], cx) < 0)
+        return -1;
+    snprintf(name, sizeof name, "B%d", l);
+    if (ckpt_get_optional(g, name, n, n, &s->B[l], cx) < 0)
+        return -1;
+    snprintf(name, sizeof name, "Yprev%d", l);
+    if (ckpt_get_optional(g, name, n, s->batch, &s->Yprev[l], cx) < 0)
+        return -1;
+    if (s->have_yprev[l] && s->Yprev[l] == NULL)
+        return ckpt_fail(cx, "have_yprev[%d] is set but /state/%s is "
+                         "missing", l, name);
+    return 0;
+}
+
+/* /state/perm, whatever its length, into a fresh s->perm. */
+static int ckpt_get_perm(const CkptGroup *g, CkptState *s,
+                         const CkptCtx *cx)
+{
+    hsize_t len = 0;
+    hid_t dset = ckpt_open_dset(g, "perm", 1, &len, cx);
+
+    if (dset < 0)
+        return -1;
+    if (H5Dclose(dset) < 0)
+        return ckpt_fail(cx, "cannot close /state/perm");
+    if (len > INT_MAX)
+        return ckpt_fail(cx, "/state/perm is too long");
+    s->perm_len = (int)len;
+    s->perm = malloc(len > 0 ? len * sizeof *s->perm : 1);
+    if (s->perm == NULL)
+        return ckpt_fail(cx, "out of memory");
+    if (len == 0)
+        return 0;
+    return ckpt_get_dset(g, "perm", H5T_NATIVE_INT, 1, &len, s->perm, cx);
+}
+
+/* Everything in /state into s. */
+static int ckpt_get_state(hid_t file, CkptState *s, const CkptCtx *cx)
+{
+    hsize_t nodes = (hsize_t)s->nodes;
+    CkptGroup g;
+    int rc;
+
+    rc = ckpt_open_group(file, "state", &g, cx);
+    if (rc == 0)
+        rc = ckpt_get_dset(&g, "have_yprev", H5T_NATIVE_INT, 1, &nodes,
+                           s->have_yprev, cx);
+    if (rc == 0)
+        rc = ckpt_get_perm(&g, s, cx);
+    for (int l = 0; l < s->nodes && rc == 0; l++)
+        rc = ckpt_get_node(&g, s, l, cx);
+    return ckpt_close_group(&g, rc, cx);
+}
+
+/* The per-node pointer arrays of s, every entry NULL. */
+static int ckpt_alloc(CkptState *s, const CkptCtx *cx)
+{
+    size_t n = (size_t)s->nodes;
+
+    s->A = calloc(n, sizeof *s->A);
+    s->A_prev = calloc(n, sizeof *s->A_prev);
+    s->B = calloc(n, sizeof *s->B);
+    s->Yprev = calloc(n, sizeof *s->Yprev);
+    s->have_yprev = calloc(n, sizeof *s->have_yprev);
+    if (s->A == NULL || s->A_prev == NULL || s->B == NULL
+        || s->Yprev == NULL || s->have_yprev == NULL)
+        return ckpt_fail(cx, "out of memory");
+    return 0;
+}
+
+static int ckpt_load(hid_t file, CkptState *s, const CkptCtx *cx)
+{
+    if (ckpt_get_root(file, s, cx) < 0 || ckpt_alloc(s, cx) < 0
+        || ckpt_get_weights(file, s, cx) < 0)
+        return -1;
+    return ckpt_get_state(file, s, cx);
+}
+
+int ckpt_read(const char *path, CkptState *s, char *err, size_t errlen)
+{
+    CkptCtx cx = { path, err, errlen };
+    CkptState t;
+    CkptH5Print mute;
+    hid_t file = -1;
+    int rc = -1;
+
+    memset(&t, 0, sizeof t);
+    if (access(path, R_OK) != 0)
+        return ckpt_fail(&cx, "%s", strerror(errno));
+    ckpt_h5_mute(&mute);
+    if (H5Fis_hdf5(path) <= 0
+        || (file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        ckpt_fail(&cx, "not an HDF5 file, or truncated");
+    } else {
+        rc = ckpt_load(file, &t, &cx);
+        if (H5Fclose(file) < 0 && rc == 0)
+            rc = ckpt_fail(&cx, "cannot close");
+    }
+    ckpt_h5_unmute(&mute);
+    if (rc == 0)
+        *s = t;
+    else
+        ckpt_state_free(&t);
+    return rc;
+}
+
+/* ---- checking and freeing ---------------------------------------------- */
+
+/* The next line of *text (without its '\n') in *line, *len; advances
+ * *text past it. 0 at the end of the text. */
+static int ckpt_next_line(const char **text, const char **line, int *len)
+{
+    size_t n = strcspn(*text, "\n");
+
+    if (**text == '\0')
+        return 0;
+    *line = *text;
+    *len = (int)n;
+    *text += n + ((*text)[n] == '\n');
+    return 1;
+}
+
+/* A message naming the first line in which two unequal texts differ. */
+static int ckpt_first_diff(const char *have, const char *want,
+                           const CkptCtx *cx)
+{
+    const char *a = "", *b = "";
+    int la = 0, lb = 0, more_a, more_b;
+
+    /* walk both texts to the first pair of lines that differ */
+    do {
+        more_a = ckpt_next_line(&have, &a, &la);
+        more_b = ckpt_next_line(&want, &b, &lb);
+    } while (more_a && more_b && la == lb
+             && memcmp(a, b, (size_t)la) == 0);
+    if (more_a && more_b)
+        return ckpt_fail(cx, "configuration differs: checkpoint has "
+                         "'%.*s', this run '%.*s'", la, a, lb, b);
+    if (more_a)
+        return ckpt_fail(cx, "configuration differs: checkpoint has "
+                         "'%.*s', this run no such line", la, a);
+    if (more_b)
+        return ckpt_fail(cx, "configuration differs: checkpoint has no "
+                         "line for this run's '%.*s'", lb, b);
+    return ckpt_fail(cx, "configuration differs only in a final newline");
+}
+
+int ckpt_check(const CkptState *s, int nodes, int width, int batch,
+               const char *fingerprint, const char *path, char *err,
+               size_t errlen)
+{
+    CkptCtx cx = { path, err, errlen };
+    const char *have = s->fingerprint != NULL ? s->fingerprint : "";
+    const char *want = fingerprint != NULL ? fingerprint : "";
+
+    if (s->nodes != nodes)
+        return ckpt_fail(&cx, "checkpoint has %d nodes, this run %d",
+                         s->nodes, nodes);
+    if (s->width != width)
+        return ckpt_fail(&cx, "checkpoint has width %d, this run %d",
+                         s->width, width);
+    if (s->batch != batch)
+        return ckpt_fail(&cx, "checkpoint has batch size %d, this run %d",
+                         s->batch, batch);
+    if (strcmp(have, want) != 0)
+        return ckpt_first_diff(have, want, &cx);
+    return 0;
+}
+
+static void ckpt_free_each(double **v, int n)
+{
+    if (v == NULL)
+        return;
+    for (int l = 0; l < n; l++)
+        free(v[l]);
+    free(v);
+}
+
+void ckpt_state_free(CkptState *s)
+{
+    if (s == NULL)
+        return;
+    ckpt_free_each(s->A, s->nodes);
+    ckpt_free_each(s->A_prev, s->nodes);
+    ckpt_free_each(s->B, s->nodes);
+    ckpt_free_each(s->Yprev, s->nodes);
+    free(s->have_yprev);
+    free(s->perm);
+    free(s->config);
+    free(s->fingerprint);
+    memset(s, 0, sizeof *s);
+}
