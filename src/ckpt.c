@@ -6,24 +6,21 @@
  * is fsync'd so the rename survives a crash, and only then are old
  * checkpoints pruned. Any failure before the rename unlinks the .tmp.
  *
- * Doubles are stored as IEEE little-endian 64-bit, which is the native
- * format here, so HDF5 copies bytes and every value (signed zeros, NaN
- * payloads, subnormals) comes back bit for bit. Matrices are transposed
- * from the trainer's column-major order to HDF5's row-major one, so that
- * h5py sees M[r][c] = M(r, c).
- *
- * HDF5's serial API, default property lists, one process; its error
- * printing is off during each public call. This module deliberately does
- * not gather state across ranks, decide when to checkpoint, parse the
+ * The HDF5 plumbing is h5io's: attributes, matrices transposed so that
+ * h5py sees M[r][c] = M(r, c), doubles as IEEE little-endian 64-bit (every
+ * value, NaN payloads and signed zeros included, comes back bit for bit),
+ * HDF5's error printing off during each public call, the fsync'd rename.
+ * This file holds the layout, the checks and the messages. It deliberately
+ * does not gather state across ranks, decide when to checkpoint, parse the
  * configuration, compress, or judge the values it is given.
  */
 #include "ckpt.h"
 #include "errmsg.h"
+#include "h5io.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,8 +30,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <hdf5.h>
 
 #define CKPT_WIDTH_MAX 46340    /* width * width stays below INT_MAX */
 #define CKPT_NODES_MAX 65536    /* sanity bound against a corrupt file */
@@ -52,13 +47,6 @@ typedef struct {
     const char *name;
 } CkptGroup;
 
-/* HDF5's own error printing, saved and switched off for one call. */
-typedef struct {
-    H5E_auto2_t func;
-    void *data;
-    int saved;
-} CkptH5Print;
-
 /* err = "<file>: <formatted text>"; returns -1. */
 __attribute__((format(printf, 2, 3)))
 static int ckpt_fail(const CkptCtx *cx, const char *fmt, ...)
@@ -72,86 +60,18 @@ static int ckpt_fail(const CkptCtx *cx, const char *fmt, ...)
     return err_set(cx->err, cx->errlen, "%s: %s", cx->file, what);
 }
 
-static void ckpt_h5_mute(CkptH5Print *p)
-{
-    p->saved = H5Eget_auto2(H5E_DEFAULT, &p->func, &p->data) >= 0;
-    (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void ckpt_h5_unmute(const CkptH5Print *p)
-{
-    if (p->saved)
-        (void)H5Eset_auto2(H5E_DEFAULT, p->func, p->data);
-}
-
-/* Column-major a (rows x cols) into row-major disk order. */
-static void ckpt_to_disk(double *disk, const double *a, int rows, int cols)
-{
-    for (int c = 0; c < cols; c++)
-        for (int r = 0; r < rows; r++)
-            disk[(size_t)r * cols + c] = a[r + (size_t)c * rows];
-}
-
-/* The inverse of ckpt_to_disk. */
-static void ckpt_from_disk(double *a, const double *disk, int rows,
-                           int cols)
-{
-    for (int c = 0; c < cols; c++)
-        for (int r = 0; r < rows; r++)
-            a[r + (size_t)c * rows] = disk[(size_t)r * cols + c];
-}
-
 /* ---- writing ----------------------------------------------------------- */
 
-/* "<dir>/ckpt-<iteration>.h5<suffix>", malloc'd; NULL on no memory. */
-static char *ckpt_name(const char *dir, int iteration, const char *suffix)
+/* "<dir>/ckpt-<iteration>.h5", malloc'd; NULL on no memory. */
+static char *ckpt_name(const char *dir, int iteration)
 {
-    const char *fmt = "%s/ckpt-%08d.h5%s";
-    int n = snprintf(NULL, 0, fmt, dir, iteration, suffix);
+    const char *fmt = "%s/ckpt-%08d.h5";
+    int n = snprintf(NULL, 0, fmt, dir, iteration);
     char *name = n < 0 ? NULL : malloc((size_t)n + 1);
 
     if (name != NULL)
-        snprintf(name, (size_t)n + 1, fmt, dir, iteration, suffix);
+        snprintf(name, (size_t)n + 1, fmt, dir, iteration);
     return name;
-}
-
-/* Attribute `name` of loc: n values (n == 0: one scalar) of mtype from
- * buf, stored as ftype. */
-static int ckpt_put_attr(hid_t loc, const char *name, hid_t ftype,
-                         hid_t mtype, hsize_t n, const void *buf)
-{
-    hid_t space = n == 0 ? H5Screate(H5S_SCALAR)
-                         : H5Screate_simple(1, &n, NULL);
-    hid_t attr;
-    int rc = -1;
-
-    if (space < 0)
-        return -1;
-    attr = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr >= 0) {
-        rc = H5Awrite(attr, mtype, buf) < 0 ? -1 : 0;
-        if (H5Aclose(attr) < 0)
-            rc = -1;
-    }
-    if (H5Sclose(space) < 0)
-        rc = -1;
-    return rc;
-}
-
-/* A fixed-length, NUL-terminated string attribute. */
-static int ckpt_put_text(hid_t loc, const char *name, const char *text)
-{
-    hid_t type = H5Tcopy(H5T_C_S1);
-    int rc = -1;
-
-    if (type < 0)
-        return -1;
-    if (H5Tset_size(type, strlen(text) + 1) >= 0
-        && H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0)
-        rc = ckpt_put_attr(loc, name, type, type, 0, text);
-    if (H5Tclose(type) < 0)
-        rc = -1;
-    return rc;
 }
 
 /* Every root attribute. */
@@ -161,70 +81,28 @@ static int ckpt_put_root(hid_t file, const CkptState *s, const CkptCtx *cx)
                             "iteration" };
     const int values[] = { CKPT_FORMAT_VERSION, s->nodes, s->width,
                            s->batch, s->iteration };
-    uint64_t seed = s->seed;
     int rc = 0;
 
     for (int i = 0; i < 5 && rc == 0; i++)
-        rc = ckpt_put_attr(file, names[i], H5T_STD_I32LE, H5T_NATIVE_INT,
-                           0, &values[i]);
+        rc = h5io_put_int(file, names[i], values[i]);
     if (rc == 0)
-        rc = ckpt_put_attr(file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
-                           0, &seed);
+        rc = h5io_put_u64(file, "seed", s->seed);
     if (rc == 0)
-        rc = ckpt_put_attr(file, "rng_batch", H5T_STD_I32LE,
-                           H5T_NATIVE_INT, 4, s->rng_batch);
+        rc = h5io_put_ints(file, "rng_batch", s->rng_batch, 4);
     if (rc == 0)
-        rc = ckpt_put_attr(file, "rng_sched", H5T_STD_I32LE,
-                           H5T_NATIVE_INT, 4, s->rng_sched);
+        rc = h5io_put_ints(file, "rng_sched", s->rng_sched, 4);
     if (rc == 0)
-        rc = ckpt_put_text(file, "config", s->config);
+        rc = h5io_put_str(file, "config", s->config);
     if (rc == 0)
-        rc = ckpt_put_text(file, "fingerprint", s->fingerprint);
+        rc = h5io_put_str(file, "fingerprint", s->fingerprint);
     return rc < 0 ? ckpt_fail(cx, "cannot write the root attributes") : 0;
-}
-
-/* Data set `name` of loc with the given rank and extents, from buf. */
-static int ckpt_put_dset(hid_t loc, const char *name, hid_t ftype,
-                         hid_t mtype, int rank, const hsize_t *dims,
-                         const void *buf)
-{
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t dset;
-    int rc = -1;
-
-    if (space < 0)
-        return -1;
-    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT,
-                      H5P_DEFAULT);
-    if (dset >= 0) {
-        rc = H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0
-             ? -1 : 0;
-        if (H5Dclose(dset) < 0)
-            rc = -1;
-    }
-    if (H5Sclose(space) < 0)
-        rc = -1;
-    return rc;
-}
-
-/* Column-major a (rows x cols) as a row-major data set; scratch holds
- * rows * cols doubles. */
-static int ckpt_put_matrix(hid_t loc, const char *name, const double *a,
-                           int rows, int cols, double *scratch)
-{
-    hsize_t dims[2] = { (hsize_t)rows, (hsize_t)cols };
-
-    ckpt_to_disk(scratch, a, rows, cols);
-    return ckpt_put_dset(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
-                         dims, scratch);
 }
 
 /* /weights/A<l> for every node. */
 static int ckpt_put_weights(hid_t file, const CkptState *s, double *scratch,
                             const CkptCtx *cx)
 {
-    hid_t g = H5Gcreate2(file, "weights", H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT);
+    hid_t g = h5io_create_group(file, "weights");
     char name[32];
     int rc = 0;
 
@@ -232,7 +110,7 @@ static int ckpt_put_weights(hid_t file, const CkptState *s, double *scratch,
         return ckpt_fail(cx, "cannot create group /weights");
     for (int l = 0; l < s->nodes && rc == 0; l++) {
         snprintf(name, sizeof name, "A%d", l);
-        rc = ckpt_put_matrix(g, name, s->A[l], s->width, s->width, scratch);
+        rc = h5io_put_matrix(g, name, s->A[l], s->width, s->width, scratch);
         if (rc < 0)
             ckpt_fail(cx, "cannot write /weights/%s", name);
     }
@@ -249,14 +127,14 @@ static int ckpt_put_node(hid_t g, const CkptState *s, int l,
     char name[32];
 
     snprintf(name, sizeof name, "A_prev%d", l);
-    rc = ckpt_put_matrix(g, name, s->A_prev[l], n, n, scratch);
+    rc = h5io_put_matrix(g, name, s->A_prev[l], n, n, scratch);
     if (rc == 0 && s->B[l] != NULL) {
         snprintf(name, sizeof name, "B%d", l);
-        rc = ckpt_put_matrix(g, name, s->B[l], n, n, scratch);
+        rc = h5io_put_matrix(g, name, s->B[l], n, n, scratch);
     }
     if (rc == 0 && s->Yprev[l] != NULL) {
         snprintf(name, sizeof name, "Yprev%d", l);
-        rc = ckpt_put_matrix(g, name, s->Yprev[l], n, s->batch, scratch);
+        rc = h5io_put_matrix(g, name, s->Yprev[l], n, s->batch, scratch);
     }
     return rc < 0 ? ckpt_fail(cx, "cannot write /state/%s", name) : 0;
 }
@@ -265,8 +143,7 @@ static int ckpt_put_node(hid_t g, const CkptState *s, int l,
 static int ckpt_put_state(hid_t file, const CkptState *s, double *scratch,
                           const CkptCtx *cx)
 {
-    hid_t g = H5Gcreate2(file, "state", H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT);
+    hid_t g = h5io_create_group(file, "state");
     hsize_t nodes = (hsize_t)s->nodes, len = (hsize_t)s->perm_len;
     static const int none = 0;
     int rc = 0;
@@ -275,11 +152,11 @@ static int ckpt_put_state(hid_t file, const CkptState *s, double *scratch,
         return ckpt_fail(cx, "cannot create group /state");
     for (int l = 0; l < s->nodes && rc == 0; l++)
         rc = ckpt_put_node(g, s, l, scratch, cx);
-    if (rc == 0 && ckpt_put_dset(g, "have_yprev", H5T_STD_I32LE,
+    if (rc == 0 && h5io_put_dset(g, "have_yprev", H5T_STD_I32LE,
                                  H5T_NATIVE_INT, 1, &nodes,
                                  s->have_yprev) < 0)
         rc = ckpt_fail(cx, "cannot write /state/have_yprev");
-    if (rc == 0 && ckpt_put_dset(g, "perm", H5T_STD_I32LE, H5T_NATIVE_INT,
+    if (rc == 0 && h5io_put_dset(g, "perm", H5T_STD_I32LE, H5T_NATIVE_INT,
                                  1, &len, len > 0 ? s->perm : &none) < 0)
         rc = ckpt_fail(cx, "cannot write /state/perm");
     if (H5Gclose(g) < 0 && rc == 0)
@@ -287,7 +164,6 @@ static int ckpt_put_state(hid_t file, const CkptState *s, double *scratch,
     return rc;
 }
 
-/* Create cx->file and fill it; 0 only if it was also closed cleanly. */
 /* A test hook for the failure path: with NLPC_TEST_KILL_IN_CKPT set to
  * this checkpoint's iteration, the process kills itself half way through
  * the write, as kill -9 or a node failure would, leaving a partial .tmp.
@@ -302,22 +178,21 @@ static void ckpt_test_kill(hid_t file, int iteration)
     raise(SIGKILL);
 }
 
+/* Create cx->file and fill it; 0 only if it was also closed cleanly. */
 static int ckpt_put_file(const CkptState *s, const CkptCtx *cx)
 {
     int big = s->width > s->batch ? s->width : s->batch;
     double *scratch = malloc((size_t)s->width * big * sizeof *scratch);
+    const char *why = "";
     hid_t file;
     int rc;
 
     if (scratch == NULL)
         return ckpt_fail(cx, "out of memory");
-    errno = 0;
-    file = H5Fcreate(cx->file, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    file = h5io_create(cx->file, &why);
     if (file < 0) {
-        rc = ckpt_fail(cx, "cannot create (%s)",
-                       errno != 0 ? strerror(errno) : "HDF5 error");
         free(scratch);
-        return rc;
+        return ckpt_fail(cx, "cannot create (%s)", why);
     }
     rc = ckpt_put_root(file, s, cx);
     if (rc == 0)
@@ -331,37 +206,22 @@ static int ckpt_put_file(const CkptState *s, const CkptCtx *cx)
     return rc;
 }
 
-/* fsync what path names (a file or, with O_DIRECTORY, a directory);
- * 0, or -1 with errno describing the failure. */
-static int ckpt_sync(const char *path, int flags)
-{
-    int fd = open(path, flags);
-    int rc, saved;
-
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    saved = errno;
-    if (close(fd) != 0 && rc == 0)
-        return -1;
-    errno = saved;
-    return rc;
-}
-
 /* Make the complete tmp durable and give it its final name. */
 static int ckpt_publish(const char *tmp, const char *final, const char *dir,
                         const CkptCtx *cx)
 {
-    if (ckpt_sync(tmp, O_RDONLY) != 0)
+    switch (h5io_publish(tmp, final, dir)) {
+    case H5IO_OK:
+        return 0;
+    case H5IO_SYNC:
         return ckpt_fail(cx, "cannot fsync: %s", strerror(errno));
-    if (rename(tmp, final) != 0)
+    case H5IO_RENAME:
         return ckpt_fail(cx, "cannot rename to %s: %s", final,
                          strerror(errno));
-    /* EINVAL: a file system that cannot sync directories */
-    if (ckpt_sync(dir, O_RDONLY | O_DIRECTORY) != 0 && errno != EINVAL)
+    default:
         return err_set(cx->err, cx->errlen, "%s: written, but cannot fsync "
                        "directory %s: %s", final, dir, strerror(errno));
-    return 0;
+    }
 }
 
 /* Delete checkpoints in dir, oldest first, until `keep` remain counting
@@ -429,21 +289,21 @@ int ckpt_write(const char *dir, int keep, const CkptState *s, char *err,
                size_t errlen)
 {
     CkptCtx cx = { dir, err, errlen };
-    CkptH5Print mute;
+    H5ioQuiet mute;
     char *final, *tmp;
     int rc = -1;
 
     if (ckpt_valid(s, keep, &cx) < 0 || ckpt_is_dir(dir, &cx) < 0)
         return -1;
-    final = ckpt_name(dir, s->iteration, "");
-    tmp = ckpt_name(dir, s->iteration, ".tmp");
+    final = ckpt_name(dir, s->iteration);
+    tmp = final != NULL ? h5io_tmp_name(final) : NULL;
     if (final == NULL || tmp == NULL) {
         ckpt_fail(&cx, "out of memory");
     } else {
         cx.file = tmp;
-        ckpt_h5_mute(&mute);
+        h5io_mute(&mute);
         rc = ckpt_put_file(s, &cx);
-        ckpt_h5_unmute(&mute);
+        h5io_unmute(&mute);
         if (rc == 0)
             rc = ckpt_publish(tmp, final, dir, &cx);
         if (rc != 0)
@@ -573,88 +433,31 @@ int ckpt_list(const char *dir, char ***paths)
 
 /* ---- reading ----------------------------------------------------------- */
 
-/* Attribute `name` of loc holding exactly n values (n == 0: one scalar),
- * read into buf as mtype. */
-static int ckpt_get_attr(hid_t loc, const char *name, hid_t mtype, int n,
-                         void *buf)
-{
-    hid_t attr, space;
-    hssize_t points;
-    int rc = -1;
-
-    if (H5Aexists(loc, name) <= 0
-        || (attr = H5Aopen(loc, name, H5P_DEFAULT)) < 0)
-        return -1;
-    space = H5Aget_space(attr);
-    points = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    if (points == (n == 0 ? 1 : n) && H5Aread(attr, mtype, buf) >= 0)
-        rc = 0;
-    if (space >= 0 && H5Sclose(space) < 0)
-        rc = -1;
-    if (H5Aclose(attr) < 0)
-        rc = -1;
-    return rc;
-}
-
-/* A scalar fixed-length string attribute into a malloc'd *out. */
-static int ckpt_get_text(hid_t loc, const char *name, char **out)
-{
-    hid_t attr, type, space;
-    size_t size = 0;
-    char *text = NULL;
-    int rc = -1;
-
-    if (H5Aexists(loc, name) <= 0
-        || (attr = H5Aopen(loc, name, H5P_DEFAULT)) < 0)
-        return -1;
-    type = H5Aget_type(attr);
-    space = H5Aget_space(attr);
-    if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING
-        && H5Tis_variable_str(type) == 0
-        && H5Sget_simple_extent_npoints(space) == 1)
-        size = H5Tget_size(type);
-    if (size > 0 && (text = calloc(size + 1, 1)) != NULL
-        && H5Aread(attr, type, text) >= 0)
-        rc = 0;
-    if ((type >= 0 && H5Tclose(type) < 0)
-        || (space >= 0 && H5Sclose(space) < 0) || H5Aclose(attr) < 0)
-        rc = -1;
-    if (rc == 0)
-        *out = text;
-    else
-        free(text);
-    return rc;
-}
-
 /* The root attributes into s; the version is checked first. */
 static int ckpt_get_root(hid_t file, CkptState *s, const CkptCtx *cx)
 {
     int version;
     uint64_t seed;
 
-    if (ckpt_get_attr(file, "format_version", H5T_NATIVE_INT, 0,
-                      &version) < 0)
+    if (h5io_get_int(file, "format_version", &version) < 0)
         return ckpt_fail(cx, "no format_version attribute "
                          "(not a checkpoint)");
     if (version != CKPT_FORMAT_VERSION)
         return ckpt_fail(cx, "format_version %d, this program reads %d",
                          version, CKPT_FORMAT_VERSION);
-    if (ckpt_get_attr(file, "nodes", H5T_NATIVE_INT, 0, &s->nodes) < 0
-        || ckpt_get_attr(file, "width", H5T_NATIVE_INT, 0, &s->width) < 0
-        || ckpt_get_attr(file, "batch", H5T_NATIVE_INT, 0, &s->batch) < 0
-        || ckpt_get_attr(file, "iteration", H5T_NATIVE_INT, 0,
-                         &s->iteration) < 0)
+    if (h5io_get_int(file, "nodes", &s->nodes) < 0
+        || h5io_get_int(file, "width", &s->width) < 0
+        || h5io_get_int(file, "batch", &s->batch) < 0
+        || h5io_get_int(file, "iteration", &s->iteration) < 0)
         return ckpt_fail(cx, "missing nodes, width, batch or iteration");
-    if (ckpt_get_attr(file, "seed", H5T_NATIVE_UINT64, 0, &seed) < 0
+    if (h5io_get_u64(file, "seed", &seed) < 0
         || (unsigned long)seed != seed
-        || ckpt_get_attr(file, "rng_batch", H5T_NATIVE_INT, 4,
-                         s->rng_batch) < 0
-        || ckpt_get_attr(file, "rng_sched", H5T_NATIVE_INT, 4,
-                         s->rng_sched) < 0)
+        || h5io_get_ints(file, "rng_batch", s->rng_batch, 4) < 0
+        || h5io_get_ints(file, "rng_sched", s->rng_sched, 4) < 0)
         return ckpt_fail(cx, "missing or bad seed, rng_batch or rng_sched");
     s->seed = (unsigned long)seed;
-    if (ckpt_get_text(file, "config", &s->config) < 0
-        || ckpt_get_text(file, "fingerprint", &s->fingerprint) < 0)
+    if (h5io_get_str(file, "config", &s->config) < 0
+        || h5io_get_str(file, "fingerprint", &s->fingerprint) < 0)
         return ckpt_fail(cx, "missing or bad config or fingerprint");
     if (s->nodes < 1 || s->nodes > CKPT_NODES_MAX || s->width < 1
         || s->width > CKPT_WIDTH_MAX || s->batch < 1 || s->iteration < 0)
@@ -679,48 +482,32 @@ static int ckpt_bad_shape(const CkptGroup *g, const char *name, int rank,
     return ckpt_fail(cx, "/%s/%s is not a 1-d list", g->name, name);
 }
 
-/* Open g/name and check it has `rank` extents equal to dims; when dims[0]
- * is 0 and rank is 1, any length is taken and stored in dims[0]. */
-static hid_t ckpt_open_dset(const CkptGroup *g, const char *name, int rank,
-                            hsize_t *dims, const CkptCtx *cx)
+/* The message for g/name failing with st; dims are the extents the
+ * attributes give. */
+static int ckpt_dset_fail(const CkptGroup *g, const char *name,
+                          H5ioStatus st, int rank, const hsize_t *dims,
+                          const CkptCtx *cx)
 {
-    hsize_t got[2] = { 0, 0 };
-    hid_t dset, space;
-    int ok;
-
-    if (H5Lexists(g->id, name, H5P_DEFAULT) <= 0
-        || (dset = H5Dopen2(g->id, name, H5P_DEFAULT)) < 0)
+    switch (st) {
+    case H5IO_NOMEM:
+        return ckpt_fail(cx, "out of memory");
+    case H5IO_MISSING:
         return ckpt_fail(cx, "no data set /%s/%s", g->name, name);
-    space = H5Dget_space(dset);
-    ok = space >= 0 && H5Sget_simple_extent_ndims(space) == rank
-         && H5Sget_simple_extent_dims(space, got, NULL) == rank;
-    if (ok && rank == 1 && dims[0] == 0)
-        dims[0] = got[0];
-    ok = ok && got[0] == dims[0] && (rank == 1 || got[1] == dims[1]);
-    if (space >= 0 && H5Sclose(space) < 0)
-        ok = 0;
-    if (!ok) {
-        (void)H5Dclose(dset);
+    case H5IO_SHAPE:
         return ckpt_bad_shape(g, name, rank, dims, cx);
+    default:
+        return ckpt_fail(cx, "cannot read /%s/%s", g->name, name);
     }
-    return dset;
 }
 
-/* Read g/name, checked by ckpt_open_dset, into buf as mtype. */
+/* Read g/name, which must have `rank` extents dims, into buf as mtype. */
 static int ckpt_get_dset(const CkptGroup *g, const char *name, hid_t mtype,
                          int rank, hsize_t *dims, void *buf,
                          const CkptCtx *cx)
 {
-    hid_t dset = ckpt_open_dset(g, name, rank, dims, cx);
-    int rc;
+    H5ioStatus st = h5io_get_dset(g->id, name, mtype, rank, dims, buf);
 
-    if (dset < 0)
-        return -1;
-    rc = H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0
-         ? -1 : 0;
-    if (H5Dclose(dset) < 0)
-        rc = -1;
-    return rc < 0 ? ckpt_fail(cx, "cannot read /%s/%s", g->name, name) : 0;
+    return st == H5IO_OK ? 0 : ckpt_dset_fail(g, name, st, rank, dims, cx);
 }
 
 /* g/name, rows x cols on disk, into a fresh column-major *out. */
@@ -728,23 +515,9 @@ static int ckpt_get_matrix(const CkptGroup *g, const char *name, int rows,
                            int cols, double **out, const CkptCtx *cx)
 {
     hsize_t dims[2] = { (hsize_t)rows, (hsize_t)cols };
-    size_t n = (size_t)rows * cols;
-    double *disk = malloc(n * sizeof *disk);
-    double *a = malloc(n * sizeof *a);
-    int rc = -1;
+    H5ioStatus st = h5io_get_matrix(g->id, name, rows, cols, out);
 
-    if (disk == NULL || a == NULL) {
-        ckpt_fail(cx, "out of memory");
-    } else if (ckpt_get_dset(g, name, H5T_NATIVE_DOUBLE, 2, dims, disk,
-                             cx) == 0) {
-        ckpt_from_disk(a, disk, rows, cols);
-        *out = a;
-        a = NULL;
-        rc = 0;
-    }
-    free(disk);
-    free(a);
-    return rc;
+    return st == H5IO_OK ? 0 : ckpt_dset_fail(g, name, st, 2, dims, cx);
 }
 
 /* As ckpt_get_matrix, but a missing g/name leaves *out NULL. */
@@ -765,9 +538,8 @@ static int ckpt_open_group(hid_t file, const char *name, CkptGroup *g,
                            const CkptCtx *cx)
 {
     g->name = name;
-    g->id = -1;
-    if (H5Lexists(file, name, H5P_DEFAULT) <= 0
-        || (g->id = H5Gopen2(file, name, H5P_DEFAULT)) < 0)
+    g->id = h5io_open_group(file, name);
+    if (g->id < 0)
         return ckpt_fail(cx, "no group /%s", name);
     return 0;
 }
@@ -821,12 +593,12 @@ static int ckpt_get_perm(const CkptGroup *g, CkptState *s,
                          const CkptCtx *cx)
 {
     hsize_t len = 0;
-    hid_t dset = ckpt_open_dset(g, "perm", 1, &len, cx);
+    H5ioStatus st = h5io_dset_shape(g->id, "perm", 1, &len);
 
-    if (dset < 0)
-        return -1;
-    if (H5Dclose(dset) < 0)
+    if (st == H5IO_CLOSE)
         return ckpt_fail(cx, "cannot close /state/perm");
+    if (st != H5IO_OK)
+        return ckpt_dset_fail(g, "perm", st, 1, &len, cx);
     if (len > INT_MAX)
         return ckpt_fail(cx, "/state/perm is too long");
     s->perm_len = (int)len;
@@ -884,23 +656,23 @@ int ckpt_read(const char *path, CkptState *s, char *err, size_t errlen)
 {
     CkptCtx cx = { path, err, errlen };
     CkptState t;
-    CkptH5Print mute;
-    hid_t file = -1;
+    H5ioQuiet mute;
+    hid_t file;
     int rc = -1;
 
     memset(&t, 0, sizeof t);
     if (access(path, R_OK) != 0)
         return ckpt_fail(&cx, "%s", strerror(errno));
-    ckpt_h5_mute(&mute);
-    if (H5Fis_hdf5(path) <= 0
-        || (file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+    h5io_mute(&mute);
+    file = h5io_open_read(path);
+    if (file < 0) {
         ckpt_fail(&cx, "not an HDF5 file, or truncated");
     } else {
         rc = ckpt_load(file, &t, &cx);
         if (H5Fclose(file) < 0 && rc == 0)
             rc = ckpt_fail(&cx, "cannot close");
     }
-    ckpt_h5_unmute(&mute);
+    h5io_unmute(&mute);
     if (rc == 0)
         *s = t;
     else
