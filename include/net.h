@@ -82,6 +82,10 @@ void net_halo_wait(NetHalo *h);
  * complete, and bytes sent. */
 void net_counters(double *wait_seconds, double *bytes_sent);
 
+/* MPI_Bcast from rank 0 of a few values, waiting like net_barrier.
+ * Collective. */
+void net_bcast(const NetTopo *t, void *buf, int count, MPI_Datatype type);
+
 /* A barrier whose waiting ranks sleep between polls instead of spinning,
  * for ranks that idle while rank 0 works alone (the SVM). Collective. */
 void net_barrier(const NetTopo *t);

@@ -65,8 +65,11 @@ static int resume_try(const char *path, Trainer *tr, const NlpcConfig *c,
 {
     if (ckpt_read(path, s, err, errlen) != 0)
         return -1;
-    if (ckpt_check(s, c->nodes, c->width, train_batch_size(tr), fp, path,
-                   err, errlen) == 0)
+    if (s->iteration > c->iterations)
+        err_set(err, errlen, "%s: after iteration %d, beyond this run's "
+                "train.iterations = %d", path, s->iteration, c->iterations);
+    else if (ckpt_check(s, c->nodes, c->width, train_batch_size(tr), fp,
+                        path, err, errlen) == 0)
         return 0;
     ckpt_state_free(s);
     return -1;
@@ -132,7 +135,7 @@ int loop_resume(Trainer *tr, const NlpcConfig *c, const NetTopo *t,
     memset(&s, 0, sizeof(s));
     if (t->rank == 0)
         pick = resume_pick(tr, c, &s, err, errlen);
-    MPI_Bcast(&pick, 1, MPI_INT, 0, t->comm);
+    net_bcast(t, &pick, 1, MPI_INT);
     if (pick <= 0)
         return pick;
     start = train_state_load(tr, &s);
@@ -182,7 +185,7 @@ static int decide(const NetTopo *t, double last_write)
         d = 1;
     else if (t->rank == 0 && signal_last == SIGTERM)
         d = last_write > 0.0 && last_write < TERM_BUDGET ? 1 : 2;
-    MPI_Bcast(&d, 1, MPI_INT, 0, t->comm);
+    net_bcast(t, &d, 1, MPI_INT);
     return d;
 }
 
@@ -240,7 +243,7 @@ static int after_iteration(Trainer *tr, const NlpcConfig *c,
 
     if (d == 1 || (d == 0 && due)) {
         *last_write = checkpoint(tr, c, t, done, path, sizeof(path));
-        MPI_Bcast(last_write, 1, MPI_DOUBLE, 0, t->comm);
+        net_bcast(t, last_write, 1, MPI_DOUBLE);
     }
     if (d == 0)
         return 0;

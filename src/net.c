@@ -203,3 +203,13 @@ void net_barrier(const NetTopo *t)
     check(t, t->rank + 1, rc, "MPI_Ibarrier");
     wait_all(t, t->rank + 1, 1, &req, &st);
 }
+
+void net_bcast(const NetTopo *t, void *buf, int count, MPI_Datatype type)
+{
+    MPI_Request req;
+    MPI_Status st;
+    int rc = MPI_Ibcast(buf, count, type, 0, t->comm, &req);
+
+    check(t, t->rank + 1, rc, "MPI_Ibcast");
+    wait_all(t, t->rank + 1, 1, &req, &st);
+}

@@ -904,12 +904,12 @@ int train_state_load(Trainer *tr, const CkptState *s)
     if (root && batch_set_state(tr->batcher, s->rng_batch, s->perm,
                                 s->perm_len) == 0)
         it = s->iteration;
-    MPI_Bcast(&it, 1, MPI_INT, 0, tr->t->comm);
+    net_bcast(tr->t, &it, 1, MPI_INT);
     if (it < 0)
         return -1;
     if (root)
         memcpy(tr->sched.iseed, s->rng_sched, sizeof(s->rng_sched));
-    MPI_Bcast(tr->sched.iseed, 4, MPI_INT, 0, tr->t->comm);
+    net_bcast(tr->t, tr->sched.iseed, 4, MPI_INT);
     for (int l = 1; l <= tr->L; l++)
         state_node(tr, l, root ? (CkptState *)s : NULL, 0);
     return it;

@@ -171,6 +171,12 @@ static void truncated_newest_checkpoint_is_skipped(void **state)
     assert_true(file_mentions(TMP "/trunc.log", "ckpt-00000006.h5"));
     assert_true(file_mentions(TMP "/trunc.log",
                               "resumed from the checkpoint after iteration 4"));
+
+    /* a shorter run skips the checkpoints beyond its iterations */
+    train_with(1, out, "--set train.iterations=5 --set checkpoint.every=2");
+    assert_true(file_mentions(TMP "/trunc.log", "beyond this run's"));
+    assert_true(file_mentions(TMP "/trunc.log",
+                              "resumed from the checkpoint after iteration 4"));
 }
 
 static void checkpoint_of_another_configuration_is_refused(void **state)
