@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Summarise a run's log.csv: per node, the mean seconds its rank waited
-for messages and spent otherwise per iteration, its share of waiting, and
-the megabytes it sent per iteration.
+"""Summarise a run's log.csv: per node, the mean seconds per iteration its
+rank computed (busy) and did not (the rest of the iteration: waiting for
+messages, in the per-iteration decision, for a checkpoint), its share of
+waiting, and the megabytes it sent per iteration.
 
 usage: scripts/log-summary.py runs/<name>/log.csv [first_iteration]
 
@@ -26,8 +27,8 @@ def main():
           (len(rows), first, secs))
     print("node  wait s  busy s  wait share  MB sent")
     for l in range(1, nodes + 1):
-        wait = sum(float(r["wait_%d" % l]) for r in rows) / len(rows)
         busy = sum(float(r["busy_%d" % l]) for r in rows) / len(rows)
+        wait = secs - busy
         sent = sum(float(r["sent_mb_%d" % l]) for r in rows) / len(rows)
         print("%4d  %6.2f  %6.2f  %9.0f%%  %7.0f" %
               (l, wait, busy, 100 * wait / (wait + busy), sent))
