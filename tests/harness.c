@@ -178,3 +178,13 @@ void harness_env(void)
     setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     setenv("OPENBLAS_NUM_THREADS", "1", 0);
 }
+
+double *harness_randn(int len, unsigned long seed, unsigned stream)
+{
+    double *x = malloc((size_t)len * sizeof(double));
+    Rng r;
+
+    rng_init(&r, seed, stream);
+    rng_normal(&r, x, len);
+    return x;
+}

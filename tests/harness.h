@@ -31,4 +31,8 @@ void train_with(int np, const char *out, const char *extra);
 void assert_same_weights(const char *a, const char *b);
 void assert_weights_differ(const char *a, const char *b);
 
+/* len draws of N(0,1) from stream `stream` of run seed `seed`, malloc'd:
+ * the random inputs of the unit tests */
+double *harness_randn(int len, unsigned long seed, unsigned stream);
+
 #endif

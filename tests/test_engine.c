@@ -13,17 +13,11 @@
 #include <string.h>
 
 #include "engine.h"
+#include "harness.h"
 #include "rng.h"
 
-static double *randn(int len, unsigned stream)
-{
-    double *x = malloc((size_t)len * sizeof(double));
-    Rng r;
-
-    rng_init(&r, 7, stream);
-    rng_normal(&r, x, len);
-    return x;
-}
+/* the tests' random inputs: run seed 7, one stream per input */
+#define randn(len, stream) harness_randn((len), 7, (stream))
 
 static void test_topk_keeps_exactly_k_nonzeros(void **state)
 {

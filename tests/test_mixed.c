@@ -13,21 +13,15 @@
 #include <string.h>
 
 #include "mixed.h"
+#include "harness.h"
 #include "rng.h"
+
+/* the tests' random inputs: run seed 3, one stream per input */
+#define randn(len, stream) harness_randn((len), 3, (stream))
 
 #define M 7
 #define NN 5
 #define KK 300
-
-static double *randn(int len, unsigned stream)
-{
-    double *x = malloc((size_t)len * sizeof(double));
-    Rng r;
-
-    rng_init(&r, 3, stream);
-    rng_normal(&r, x, len);
-    return x;
-}
 
 /* largest |x - y| relative to the largest |y| */
 static double rel_diff(const double *x, const double *y, int len)

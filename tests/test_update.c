@@ -15,17 +15,11 @@
 #include <string.h>
 
 #include "update.h"
+#include "harness.h"
 #include "rng.h"
 
-static double *randn(int len, unsigned stream)
-{
-    double *x = malloc((size_t)len * sizeof(double));
-    Rng r;
-
-    rng_init(&r, 7, stream);
-    rng_normal(&r, x, len);
-    return x;
-}
+/* the tests' random inputs: run seed 7, one stream per input */
+#define randn(len, stream) harness_randn((len), 7, (stream))
 
 /* naive column-major product C = op(A) op(B) of n x n matrices */
 static void naive_mm(const double *A, int ta, const double *B, int tb,
