@@ -85,6 +85,10 @@ int ckpt_check(const CkptState *s, int nodes, int width, int batch,
  * NULL when the count is not positive). */
 int ckpt_list(const char *dir, char ***paths);
 
+/* Delete the partial checkpoints (ckpt-*.h5.tmp) a killed writer left in
+ * dir; returns how many. Call it when no writer runs. Not collective. */
+int ckpt_remove_partial(const char *dir);
+
 /* Frees what ckpt_read allocated and zeroes s; NULL or a zeroed s is a
  * no-op. Never call it on a state whose arrays the caller owns. */
 void ckpt_state_free(CkptState *s);

@@ -30,7 +30,8 @@ int out_read_weights(const char *path, int *nodes, int *width, double ***A,
 /* Figures of a finished run, for summary.json. */
 typedef struct {
     int iterations_done;
-    double train_seconds;
+    int resumed_from;           /* iteration this run started from */
+    double train_seconds;       /* of this run: after resumed_from */
     double eval_seconds;
     double forward_seconds;     /* of eval_seconds: the forward passes */
     double final_goal_error;

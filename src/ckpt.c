@@ -431,6 +431,31 @@ int ckpt_list(const char *dir, char ***paths)
     return e.n;
 }
 
+int ckpt_remove_partial(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *ent;
+    char path[PATH_MAX];
+    int removed = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+
+        /* "ckpt-<digits>.h5.tmp": a partial file under the final name */
+        if (len < 8 || strcmp(ent->d_name + len - 4, ".tmp") != 0)
+            continue;
+        ent->d_name[len - 4] = '\0';
+        if (ckpt_name_iteration(ent->d_name) < 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s.tmp", dir, ent->d_name);
+        removed += unlink(path) == 0;
+    }
+    closedir(d);
+    return removed;
+}
+
 /* ---- reading ----------------------------------------------------------- */
 
 /* The root attributes into s; the version is checked first. */

@@ -205,17 +205,40 @@ int h5io_get_str(hid_t loc, const char *name, char **out)
 
 /* ---- data sets ---------------------------------------------------------- */
 
+/* Data set creation properties: one chunk holding the whole data set,
+ * with HDF5's Fletcher-32 checksum, so that a reader finds bytes that
+ * changed on disk (H5Dread fails) instead of using them. An empty data
+ * set cannot be chunked and stays contiguous. */
+static hid_t h5io_checksummed(int rank, const hsize_t *dims)
+{
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+
+    if (dcpl < 0)
+        return H5P_DEFAULT;
+    for (int i = 0; i < rank; i++)
+        if (dims[i] == 0)
+            return dcpl;
+    if (H5Pset_chunk(dcpl, rank, dims) < 0 || H5Pset_fletcher32(dcpl) < 0) {
+        H5Pclose(dcpl);
+        return H5P_DEFAULT;
+    }
+    return dcpl;
+}
+
 int h5io_put_dset(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
                   int rank, const hsize_t *dims, const void *buf)
 {
     hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t dset;
+    hid_t dcpl, dset;
     int rc = -1;
 
     if (space < 0)
         return -1;
-    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT,
+    dcpl = h5io_checksummed(rank, dims);
+    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl,
                       H5P_DEFAULT);
+    if (dcpl != H5P_DEFAULT)
+        H5Pclose(dcpl);
     if (dset >= 0) {
         rc = H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0
              ? -1 : 0;

@@ -20,22 +20,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "engine.h"
 #include "errmsg.h"
 #include "runlog.h"
 
-#define TERM_BUDGET 1.0     /* seconds a checkpoint may take on SIGTERM */
+#define TERM_BUDGET 1.5     /* seconds after SIGTERM a checkpoint may end */
 #define FP_MAX 16384        /* longest configuration fingerprint */
 
 static volatile sig_atomic_t signal_count;
 static volatile sig_atomic_t signal_last;
+static struct timespec signal_time;     /* set before signal_last */
 
 static void on_signal(int sig)
 {
     static const char msg[] = "nlpc_mpi: second signal, stopping now\n";
 
+    if (signal_count == 0)
+        clock_gettime(CLOCK_MONOTONIC, &signal_time);
     signal_last = sig;
     if (++signal_count < 2)
         return;
@@ -58,6 +63,20 @@ void loop_signals_install(void)
 
 /* ---- resume --------------------------------------------------------- */
 
+/* every weight and block of s is finite */
+static int state_finite(const CkptState *s)
+{
+    size_t nn = (size_t)s->width * s->width;
+
+    for (int l = 0; l < s->nodes; l++)
+        if (!eng_all_finite(s->A[l], nn) || !eng_all_finite(s->A_prev[l], nn)
+            || (s->B[l] && !eng_all_finite(s->B[l], nn))
+            || (s->Yprev[l] && !eng_all_finite(s->Yprev[l],
+                                               nn / s->width * s->batch)))
+            return 0;
+    return 1;
+}
+
 /* rank 0: read and check one checkpoint; 0 or -1 with err */
 static int resume_try(const char *path, Trainer *tr, const NlpcConfig *c,
                       const char *fp, CkptState *s, char *err,
@@ -68,6 +87,9 @@ static int resume_try(const char *path, Trainer *tr, const NlpcConfig *c,
     if (s->iteration > c->iterations)
         err_set(err, errlen, "%s: after iteration %d, beyond this run's "
                 "train.iterations = %d", path, s->iteration, c->iterations);
+    else if (!state_finite(s))
+        err_set(err, errlen, "%s: holds NaN or Inf; it is damaged or was "
+                "written by a run that diverged", path);
     else if (ckpt_check(s, c->nodes, c->width, train_batch_size(tr), fp,
                         path, err, errlen) == 0)
         return 0;
@@ -106,6 +128,7 @@ static int resume_pick(Trainer *tr, const NlpcConfig *c, CkptState *s,
     char **paths = NULL;
     int n;
 
+    ckpt_remove_partial(c->ckpt_dir);
     if (cfg_fingerprint(c, fp, sizeof(fp)) >= sizeof(fp))
         return err_set(err, errlen, "configuration too long to "
                        "fingerprint");
@@ -175,8 +198,21 @@ static double checkpoint(Trainer *tr, const NlpcConfig *c, const NetTopo *t,
     return MPI_Wtime() - t0;
 }
 
+/* seconds since the first signal */
+static double since_signal(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - signal_time.tv_sec)
+           + 1e-9 * (double)(now.tv_nsec - signal_time.tv_nsec);
+}
+
 /* rank 0's decision after an iteration, the same on every rank:
- * 0 go on, 1 checkpoint and stop, 2 stop without a checkpoint */
+ * 0 go on, 1 checkpoint and stop, 2 stop without a checkpoint. After
+ * SIGTERM a checkpoint is written only if, at the speed of the last one,
+ * it ends within TERM_BUDGET seconds of the signal, before mpirun's
+ * SIGKILL. */
 static int decide(const NetTopo *t, double last_write)
 {
     int d = 0;
@@ -184,7 +220,8 @@ static int decide(const NetTopo *t, double last_write)
     if (t->rank == 0 && signal_last == SIGUSR1)
         d = 1;
     else if (t->rank == 0 && signal_last == SIGTERM)
-        d = last_write > 0.0 && last_write < TERM_BUDGET ? 1 : 2;
+        d = last_write > 0.0 && since_signal() + last_write < TERM_BUDGET
+            ? 1 : 2;
     net_bcast(t, &d, 1, MPI_INT);
     return d;
 }

@@ -281,7 +281,7 @@ static int prepare(const Args *a, NlpcConfig *c, DataSplit *d,
     snprintf(path, sizeof(path), "%s/summary.json", c->out_dir);
     if (!a->dry_run && access(path, F_OK) == 0)
         fprintf(stderr, "WARNING: %s holds an earlier run's summary.json "
-                "and weights.h5; this run replaces them when it finishes\n",
+                "and weights.h5; this run replaces them if it finishes\n",
                 c->out_dir);
     return 0;
 }
@@ -352,6 +352,7 @@ static int train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
     s.train_seconds = lr.train_seconds;
     s.final_goal_error = lr.final_goal;
     s.iterations_done = lr.done;
+    s.resumed_from = start;
 
     t_eval = MPI_Wtime();
     if (run_evaluation(tr, c, d, counts, t->rank, &s, err, sizeof(err)))

@@ -342,6 +342,7 @@ static cJSON *out_summary_json(const NlpcConfig *cfg, const OutSummary *s,
     bad |= out_json_num(o, "seed", (double)cfg->seed, 0);
     bad |= out_json_num(o, "iterations", cfg->iterations, 0);
     bad |= out_json_num(o, "iterations_done", s->iterations_done, 0);
+    bad |= out_json_num(o, "resumed_from_iteration", s->resumed_from, 0);
     bad |= out_json_num(o, "ranks", s->ranks, 0);
     bad |= out_json_num(o, "train_seconds", s->train_seconds, 0);
     bad |= out_json_num(o, "eval_seconds", s->eval_seconds, 0);

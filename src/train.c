@@ -17,6 +17,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ typedef struct {
     int have_yprev;
     double *work;       /* n doubles */
     double terms[TRAIN_TERMS];
+    int warned_zero;    /* the all-zero output warning was printed */
     UpdateWork *uw;
 } TrainNode;
 
@@ -310,6 +312,24 @@ static const double *weights_forward(const Trainer *tr, const TrainNode *nd)
 
 /* ---- stage one ---------------------------------------------------------- */
 
+/* once per node: a node whose whole output is zero passes nothing on */
+static void warn_if_zero(Trainer *tr, TrainNode *nd, int it)
+{
+    size_t nk = (size_t)tr->n * tr->K, i = 0;
+
+    if (nd->warned_zero)
+        return;
+    while (i < nk && nd->U[i] == 0.0)
+        i++;
+    if (i < nk)
+        return;
+    fprintf(stderr, "WARNING: rank %d, node %d, iteration %d: the node's "
+            "output is all zero (every |q| is below its threshold); lower "
+            "network.tau or use network.threshold = topk\n", tr->t->rank,
+            nd->l, it + 1);
+    nd->warned_zero = 1;
+}
+
 /* forward sNT of every local node in order; rank 0 draws the batch */
 static void phase_forward(Trainer *tr, int it)
 {
@@ -331,6 +351,7 @@ static void phase_forward(Trainer *tr, int it)
             net_fatal(tr->t, l, "iteration %d: NaN or Inf in Q_%d = A_%d "
                       "U_%d of the forward pass; its weight or its input "
                       "went bad", it + 1, l, l - 1, l - 1);
+        warn_if_zero(tr, nd, it);
         move_out(tr, l, l + 1, NET_TAG_U, nd->U, nk);
     }
 }
@@ -637,7 +658,7 @@ static void collect_stats(Trainer *tr, TrainStats *st, double t0, double w0,
             size_t nk = (size_t)tr->n * tr->K;
             double u2 = dot(nd->U, nd->U, nk), e2 = dot(nd->E, nd->E, nk);
 
-            nd->terms[TERM_GOAL_RELATIVE] = u2 > 0.0 ? e2 / u2 : 0.0;
+            nd->terms[TERM_GOAL_RELATIVE] = u2 > 0.0 ? e2 / u2 : NAN;
         }
         if (tr->t->rank == 0 && nd)
             memcpy(st->terms[l - 1], nd->terms, sizeof(nd->terms));

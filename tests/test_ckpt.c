@@ -445,6 +445,37 @@ static void test_truncated_file_is_refused(void **state)
     assert_non_null(strstr(err, "truncated"));
 }
 
+/* One byte of a weight changed on disk, the file's size unchanged: the
+ * data sets' Fletcher-32 checksums make the read fail. The byte is found
+ * by searching the file for the bytes of the double A_1(2, 3). */
+static void test_changed_byte_is_refused(void **state)
+{
+    Fixture *fx = *state;
+    char dir[256], path[512], err[1024] = "";
+    double want = fx->s.A[1][3 * WIDTH + 2];
+    unsigned char *bytes, *hit = NULL;
+    CkptState r;
+    long len;
+    FILE *f;
+
+    fresh_dir("ckpt_flip", dir, sizeof dir);
+    write_ok(dir, 1, &fx->s);
+    snprintf(path, sizeof path, "%s/ckpt-00000017.h5", dir);
+    bytes = slurp(path, &len);
+    for (long i = 0; i + 8 <= len && !hit; i++)
+        if (memcmp(bytes + i, &want, 8) == 0)
+            hit = bytes + i;
+    assert_non_null(hit);
+    hit[3] ^= 0x10;
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, (size_t)len, f), (size_t)len);
+    assert_int_equal(fclose(f), 0);
+    free(bytes);
+    assert_int_equal(ckpt_read(path, &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, path));
+}
+
 /* Open a written checkpoint read-write for a hand edit. */
 static hid_t open_rw(const char *dir, char *path, size_t len)
 {
@@ -657,6 +688,7 @@ int main(void)
         TEST(test_list_skips_other_names),
         TEST(test_list_of_missing_dir_is_empty),
         TEST(test_truncated_file_is_refused),
+        TEST(test_changed_byte_is_refused),
         TEST(test_other_version_is_refused),
         TEST(test_missing_data_set_is_refused),
         TEST(test_shape_mismatch_is_refused),

@@ -151,7 +151,12 @@ static void kill_inside_a_checkpoint_write_then_resume(void **state)
     assert_non_null(strstr(paths[0], "ckpt-00000050.h5"));
     free(paths[0]);
     free(paths);
+    assert_true(access(TMP "/killckpt/checkpoints/ckpt-00000100.h5.tmp",
+                       F_OK) == 0);
     resume_and_compare(out);
+    /* the resumed run removed the partial file */
+    assert_true(access(TMP "/killckpt/checkpoints/ckpt-00000100.h5.tmp",
+                       F_OK) != 0);
 }
 
 static void truncated_newest_checkpoint_is_skipped(void **state)
