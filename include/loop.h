@@ -25,8 +25,9 @@ typedef struct {
 } LoopResult;
 
 /* Catch SIGUSR1 and SIGTERM: the first asks the loop to stop after the
- * current iteration, the second ends the process at once. */
-void loop_signals_install(void);
+ * current iteration (rank 0 says so on stderr), the second ends the
+ * process at once. */
+void loop_signals_install(int rank);
 
 /* Where to start, from [checkpoint] resume: 0, or the iteration of the
  * checkpoint whose state is now loaded. Returns -1 on every rank with a

@@ -35,24 +35,32 @@ static volatile sig_atomic_t signal_count;
 static volatile sig_atomic_t signal_last;
 static struct timespec signal_time;     /* set before signal_last */
 
+static volatile sig_atomic_t signal_root;   /* this process is rank 0 */
+
 static void on_signal(int sig)
 {
     static const char msg[] = "nlpc_mpi: second signal, stopping now\n";
+    static const char first[] = "nlpc_mpi: signal received: stopping "
+        "after this iteration (with a checkpoint on SIGUSR1, or on SIGTERM "
+        "if there is time before the kill)\n";
 
     if (signal_count == 0)
         clock_gettime(CLOCK_MONOTONIC, &signal_time);
     signal_last = sig;
-    if (++signal_count < 2)
+    if (++signal_count < 2) {
+        if (signal_root)
+            (void)!write(STDERR_FILENO, first, sizeof(first) - 1);
         return;
-    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-        _exit(128 + sig);
+    }
+    (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
     _exit(128 + sig);
 }
 
-void loop_signals_install(void)
+void loop_signals_install(int rank)
 {
     struct sigaction sa;
 
+    signal_root = rank == 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

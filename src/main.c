@@ -436,8 +436,8 @@ int main(int argc, char **argv)
 
     blas_pick_kernels(argv);
     MPI_Init(&argc, &argv);
-    loop_signals_install();
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    loop_signals_install(rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (parse_args(argc, argv, &a, err, sizeof(err)) != 0) {
         fail(rank, err);
