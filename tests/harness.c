@@ -188,3 +188,20 @@ double *harness_randn(int len, unsigned long seed, unsigned stream)
     rng_normal(&r, x, len);
     return x;
 }
+
+unsigned char *harness_slurp(const char *path, long *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    *len = ftell(f);
+    rewind(f);
+    buf = malloc((size_t)*len + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)*len, f), (size_t)*len);
+    fclose(f);
+    buf[*len] = 0;
+    return buf;
+}

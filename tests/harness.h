@@ -31,6 +31,10 @@ void train_with(int np, const char *out, const char *extra);
 void assert_same_weights(const char *a, const char *b);
 void assert_weights_differ(const char *a, const char *b);
 
+/* the whole file at path in a malloc'd buffer with a NUL after it; *len
+ * gets its size (asserts that it can be read) */
+unsigned char *harness_slurp(const char *path, long *len);
+
 /* len draws of N(0,1) from stream `stream` of run seed `seed`, malloc'd:
  * the random inputs of the unit tests */
 double *harness_randn(int len, unsigned long seed, unsigned stream);

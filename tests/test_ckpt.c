@@ -26,6 +26,7 @@
 
 #include "ckpt.h"
 #include "config.h"
+#include "harness.h"
 
 #define TMP_DIR "tests/tmp"
 #define NODES 3
@@ -188,23 +189,6 @@ static void read_ok(const char *path, CkptState *s)
 
     if (ckpt_read(path, s, err, sizeof err) != 0)
         fail_msg("ckpt_read: %s", err);
-}
-
-/* Whole file into a malloc'd buffer; *len gets its size. */
-static unsigned char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf;
-
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    *len = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)*len + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
-    return buf;
 }
 
 /* Array `name` of the read state equals the written one bit for bit, or
@@ -434,7 +418,7 @@ static void test_truncated_file_is_refused(void **state)
     write_ok(dir, 1, &fx->s);
     snprintf(path, sizeof path, "%s/ckpt-00000017.h5", dir);
     snprintf(cut, sizeof cut, "%s/half.h5", dir);
-    bytes = slurp(path, &len);
+    bytes = harness_slurp(path, &len);
     f = fopen(cut, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(bytes, 1, (size_t)len / 2, f), (size_t)len / 2);
@@ -461,7 +445,7 @@ static void test_changed_byte_is_refused(void **state)
     fresh_dir("ckpt_flip", dir, sizeof dir);
     write_ok(dir, 1, &fx->s);
     snprintf(path, sizeof path, "%s/ckpt-00000017.h5", dir);
-    bytes = slurp(path, &len);
+    bytes = harness_slurp(path, &len);
     for (long i = 0; i + 8 <= len && !hit; i++)
         if (memcmp(bytes + i, &want, 8) == 0)
             hit = bytes + i;
@@ -600,7 +584,7 @@ static void assert_untouched(const char *dir, const char *names,
     assert_string_equal(got, names);
     assert_null(strstr(got, ".tmp"));
     snprintf(path, sizeof path, "%s/ckpt-00000001.h5", dir);
-    now = slurp(path, &now_len);
+    now = harness_slurp(path, &now_len);
     assert_int_equal(now_len, len);
     assert_memory_equal(now, bytes, (size_t)len);
     free(now);
@@ -622,7 +606,7 @@ static void test_write_under_regular_file_fails(void **state)
     w.iteration = 2;
     write_ok(dir, 5, &w);
     snprintf(first, sizeof first, "%s/ckpt-00000001.h5", dir);
-    bytes = slurp(first, &len);
+    bytes = harness_slurp(first, &len);
     snprintf(bad, sizeof bad, "%s/sub", first);
     w.iteration = 3;
     assert_int_equal(ckpt_write(bad, 1, &w, err, sizeof err), -1);
@@ -647,7 +631,7 @@ static void test_failed_rename_leaves_no_tmp(void **state)
     w.iteration = 1;
     write_ok(dir, 5, &w);
     snprintf(block, sizeof block, "%s/ckpt-00000001.h5", dir);
-    bytes = slurp(block, &len);
+    bytes = harness_slurp(block, &len);
     snprintf(block, sizeof block, "%s/ckpt-00000004.h5", dir);
     assert_int_equal(mkdir(block, 0777), 0);
     touch(block, "x");

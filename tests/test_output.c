@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "output.h"
+#include "harness.h"
 
 #define TMP_DIR "tests/tmp"
 #define NODES 3
@@ -78,24 +79,6 @@ static void write_ok(Fixture *fx, const char *path)
     remove(path);
     if (out_write_weights(path, &fx->cfg, fx->A, 42, err, sizeof err) != 0)
         fail_msg("out_write_weights: %s", err);
-}
-
-/* Whole file into a malloc'd buffer; *len gets its size. */
-static unsigned char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf;
-
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    *len = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)*len + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
-    buf[*len] = 0;
-    return buf;
 }
 
 static void free_weights(double **A, int nodes)
@@ -231,7 +214,7 @@ static void test_truncated_file_is_refused(void **state)
     FILE *f;
 
     write_ok(fx, path);
-    bytes = slurp(path, &len);
+    bytes = harness_slurp(path, &len);
     f = fopen(cut, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(bytes, 1, (size_t)len / 2, f), (size_t)len / 2);
@@ -283,14 +266,14 @@ static void test_failed_write_keeps_old_file(void **state)
     long len_before, len_after;
 
     write_ok(fx, path);
-    before = slurp(path, &len_before);
+    before = harness_slurp(path, &len_before);
     rmdir(tmp);
     assert_int_equal(mkdir(tmp, 0777), 0);
     fx->A[0][0] = -1.0;
     assert_int_equal(out_write_weights(path, &fx->cfg, fx->A, 7, err,
                                        sizeof err), -1);
     assert_true(strlen(err) > 0);
-    after = slurp(path, &len_after);
+    after = harness_slurp(path, &len_after);
     assert_int_equal(len_after, len_before);
     assert_memory_equal(after, before, (size_t)len_before);
     rmdir(tmp);
@@ -356,7 +339,7 @@ static void test_other_format_version_is_refused(void **state)
 static cJSON *parse_file(const char *path)
 {
     long len;
-    unsigned char *text = slurp(path, &len);
+    unsigned char *text = harness_slurp(path, &len);
     cJSON *json = cJSON_Parse((const char *)text);
 
     free(text);
