@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # install-deps.sh - install the Debian packages nlpc_mpi needs to build,
 # test and fetch its data. Idempotent: when everything is present it makes
-# no apt call and prints nothing.
+# no apt call and prints nothing. (procps: the tests use pkill.)
 set -euo pipefail
 
 pkgs=(libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev
       libhdf5-openmpi-dev hdf5-tools liblinear-dev libinih-dev zlib1g-dev
       libcjson-dev libcmocka-dev pkg-config make gcc ca-certificates
-      python3)
+      python3 procps)
 
 # fetch-data.sh needs npm; a node installation from elsewhere will do.
 if ! command -v npm >/dev/null 2>&1; then
