@@ -5,6 +5,7 @@
 #   make check      build and run the test suite
 #   make deps       install missing Debian packages (no apt call if none)
 #   make data       fetch and verify MNIST and Fashion-MNIST into data/
+#   make bench      the machine's GEMM rate at the trainer's shape
 #
 # Flags come from pkg-config; they are expanded when a recipe runs, i.e.
 # after `deps` has installed the packages that provide them.
@@ -36,7 +37,7 @@ export OMPI_MCA_rmaps_base_oversubscribe = 1
 export OMPI_MCA_mpi_yield_when_idle = 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps data run check tests clean
+.PHONY: all deps data run check tests bench clean
 
 all: bin/nlpc_mpi
 
@@ -79,6 +80,15 @@ run: bin/nlpc_mpi
 
 check: tests
 	@tests/run.sh $(TEST_BIN)
+
+bin/peak: bench/peak.c $(BUILD)/libnlpc.a | $(DEPS_OK)
+	@mkdir -p bin
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnlpc.a $(LDLIBS)
+
+# the machine's GEMM rate at the trainer's shape, on one core and on all
+bench: bin/peak
+	OPENBLAS_NUM_THREADS=1 bin/peak
+	OPENBLAS_NUM_THREADS=$$(nproc) bin/peak
 
 clean:
 	rm -rf $(BUILD) bin
