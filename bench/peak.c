@@ -56,47 +56,44 @@ static int check(void)
     return bad;
 }
 
-static double rate_double(int n, int k, int reps)
+/* C = A B in double or single precision on packed n x n and n x k */
+static void gemm(int single, int n, int k, const void *a, const void *b,
+                 void *c)
 {
-    double *a = malloc((size_t)n * n * sizeof(double));
-    double *b = malloc((size_t)n * k * sizeof(double));
-    double *c = malloc((size_t)n * k * sizeof(double));
-    double t0;
-
-    for (size_t i = 0; i < (size_t)n * n; i++)
-        a[i] = (double)(i % 17) / 17.0;
-    for (size_t i = 0; i < (size_t)n * k; i++)
-        b[i] = (double)(i % 13) / 13.0;
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, n, 1.0, a,
-                n, b, n, 0.0, c, n);
-    t0 = now();
-    for (int r = 0; r < reps; r++)
+    if (single)
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, n,
+                    1.0f, a, n, b, n, 0.0f, c, n);
+    else
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, n, 1.0,
                     a, n, b, n, 0.0, c, n);
-    t0 = now() - t0;
-    free(a);
-    free(b);
-    free(c);
-    return 2.0 * n * (double)n * k * reps / t0 / 1e9;
 }
 
-static double rate_single(int n, int k, int reps)
+static void fill(int single, void *x, size_t len, int period)
 {
-    float *a = malloc((size_t)n * n * sizeof(float));
-    float *b = malloc((size_t)n * k * sizeof(float));
-    float *c = malloc((size_t)n * k * sizeof(float));
+    for (size_t i = 0; i < len; i++) {
+        double v = (double)(i % (size_t)period) / period;
+
+        if (single)
+            ((float *)x)[i] = (float)v;
+        else
+            ((double *)x)[i] = v;
+    }
+}
+
+/* GFLOP/s of reps products after one warm-up call */
+static double rate(int single, int n, int k, int reps)
+{
+    size_t size = single ? sizeof(float) : sizeof(double);
+    void *a = malloc((size_t)n * n * size), *b = malloc((size_t)n * k * size);
+    void *c = malloc((size_t)n * k * size);
     double t0;
 
-    for (size_t i = 0; i < (size_t)n * n; i++)
-        a[i] = (float)(i % 17) / 17.0f;
-    for (size_t i = 0; i < (size_t)n * k; i++)
-        b[i] = (float)(i % 13) / 13.0f;
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, n, 1.0f, a,
-                n, b, n, 0.0f, c, n);
+    fill(single, a, (size_t)n * n, 17);
+    fill(single, b, (size_t)n * k, 13);
+    gemm(single, n, k, a, b, c);
     t0 = now();
     for (int r = 0; r < reps; r++)
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, n, 1.0f,
-                    a, n, b, n, 0.0f, c, n);
+        gemm(single, n, k, a, b, c);
     t0 = now() - t0;
     free(a);
     free(b);
@@ -123,9 +120,9 @@ int main(int argc, char **argv)
     }
     printf("dgemm %d x %d x %d  threads %s  kernels %s  %.1f GFLOP/s\n",
            n, n, k, threads ? threads : "default", openblas_get_corename(),
-           rate_double(n, k, reps));
+           rate(0, n, k, reps));
     printf("sgemm %d x %d x %d  threads %s  kernels %s  %.1f GFLOP/s\n",
            n, n, k, threads ? threads : "default", openblas_get_corename(),
-           rate_single(n, k, reps));
+           rate(1, n, k, reps));
     return 0;
 }

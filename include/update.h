@@ -114,7 +114,7 @@ double update_scalar_min(double c, double a, double l3, double l4);
 /* The weight constraints of eq. (16) at A (n x n), for logging:
  * out[0] = ||A||_F^2, out[1] = ||A A^T - I||_F^2 and out[2] =
  * log det(A^T A) (NAN when A is singular). Uses w's scratch, so not
- * during an update with the same w. Returns 0, or -1 on no memory. */
+ * during an update with the same w. Returns 0. */
 int update_constraints(const double *A, int n, UpdateWork *w,
                        double out[3]);
 

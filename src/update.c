@@ -33,7 +33,12 @@ struct UpdateWork {
     double *Ahat;       /* update_forward: the minimiser */
     double *Gamma;      /* update_forward: Gamma; update_backward: G */
     double *C;          /* update_forward: C; update_backward: B_hat^T */
+    int *piv;           /* LU pivots for log |det A| */
 };
+
+static double objective_in(const double *A, const double *Gamma,
+                           const double *C, int n, const UpdateParams *p,
+                           double *T, int *piv);
 
 UpdateWork *update_work_new(int n)
 {
@@ -46,6 +51,7 @@ UpdateWork *update_work_new(int n)
 
     if (!w)
         return NULL;
+    ok &= (w->piv = malloc((size_t)n * sizeof(int))) != NULL;
     for (size_t i = 0; i < sizeof(mats) / sizeof(mats[0]); i++)
         ok &= (*mats[i] = malloc(nn * sizeof(double))) != NULL;
     for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
@@ -68,6 +74,7 @@ void update_work_free(UpdateWork *w)
     free(w->RT);
     free(w->Z);
     free(w->Ak);
+    free(w->piv);
     free(w->Ahat);
     free(w->Gamma);
     free(w->C);
@@ -362,13 +369,14 @@ static int candidate_k(int n, const UpdateParams *p, UpdateWork *w,
 }
 
 /* J of the candidates in Ahat (R) and w->Ak (K); the smaller stays in
- * Ahat, ties and NANs going to R */
+ * Ahat, ties and NANs going to R. w->M, which the SVDs destroyed, is the
+ * scratch of the evaluations. */
 static void keep_best(const double *Gamma, const double *C, int n,
                       const UpdateParams *p, UpdateWork *w, double *Ahat,
                       UpdateReport *r)
 {
-    r->J_R = update_objective(Ahat, Gamma, C, n, p);
-    r->J_K = update_objective(w->Ak, Gamma, C, n, p);
+    r->J_R = objective_in(Ahat, Gamma, C, n, p, w->M, w->piv);
+    r->J_K = objective_in(w->Ak, Gamma, C, n, p, w->M, w->piv);
     if (r->J_K < r->J_R || (isnan(r->J_R) && !isnan(r->J_K))) {
         memcpy(Ahat, w->Ak, (size_t)n * n * sizeof(double));
         r->chose = UPDATE_SOLVER_K;
@@ -417,7 +425,7 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
     } else if (rep) {
         r.chose = p->solver == UPDATE_SOLVER_K ? UPDATE_SOLVER_K
                                                 : UPDATE_SOLVER_R;
-        r.J = update_objective(Ahat, Gamma, C, n, p);
+        r.J = objective_in(Ahat, Gamma, C, n, p, w->M, w->piv);
         *(r.chose == UPDATE_SOLVER_K ? &r.J_K : &r.J_R) = r.J;
     }
     if (rep)
@@ -588,32 +596,21 @@ static double coherence(const double *A, int n, double *T)
 int update_constraints(const double *A, int n, UpdateWork *w,
                        double out[3])
 {
-    int *piv = malloc((size_t)n * sizeof(int));
-
-    if (!piv)
-        return -1;
     out[0] = 0.0;
     for (size_t i = 0; i < (size_t)n * n; i++)
         out[0] += A[i] * A[i];
     out[1] = coherence(A, n, w->Gamma);
-    out[2] = -neg2_logdet(A, n, w->Gamma, piv);
-    free(piv);
+    out[2] = -neg2_logdet(A, n, w->Gamma, w->piv);
     return 0;
 }
 
-double update_objective(const double *A, const double *Gamma, const double *C,
-                     int n, const UpdateParams *p)
+/* J(A) with caller scratch: T (n x n) and piv (n) */
+static double objective_in(const double *A, const double *Gamma,
+                           const double *C, int n, const UpdateParams *p,
+                           double *T, int *piv)
 {
     size_t nn = (size_t)n * n;
-    double *T = malloc(nn * sizeof(double));
-    int *piv = malloc((size_t)n * sizeof(int));
     double j = 0.0;
-
-    if (!T || !piv) {
-        free(T);
-        free(piv);
-        return NAN;
-    }
 
     /* 1/2 tr(A Gamma A^T) - tr(A C) + l2/2 ||A||^2 */
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, A,
@@ -630,6 +627,16 @@ double update_objective(const double *A, const double *Gamma, const double *C,
     /* -l4 log det(A^T A) = -2 l4 log |det A| */
     if (p->l4 != 0.0)
         j += p->l4 * neg2_logdet(A, n, T, piv);
+    return j;
+}
+
+double update_objective(const double *A, const double *Gamma, const double *C,
+                     int n, const UpdateParams *p)
+{
+    double *T = malloc((size_t)n * n * sizeof(double));
+    int *piv = malloc((size_t)n * sizeof(int));
+    double j = T && piv ? objective_in(A, Gamma, C, n, p, T, piv) : NAN;
+
     free(T);
     free(piv);
     return j;
