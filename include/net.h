@@ -2,9 +2,9 @@
  * net.h - the MPI transport: which rank owns which network node, and the
  * point-to-point block messages between neighbouring nodes.
  *
- * Two layouts exist: one rank per node (rank r owns node r + 1) and one
- * rank owning every node. Blocks only travel between neighbours and to or
- * from rank 0; nothing here broadcasts a block. Every MPI return value is
+ * Any rank count P from 1 to L: rank r owns a contiguous block of nodes
+ * (one rank per node when P = L, every node in one process when P = 1).
+ * Blocks only travel between neighbours and to or from rank 0; nothing here broadcasts a block. Every MPI return value is
  * checked: a failed call or a message of the wrong size prints the rank,
  * the node and the cause and ends the job with MPI_Abort, so that no rank
  * is left waiting.
@@ -39,7 +39,7 @@ typedef struct {
     int nodes;              /* L */
 } NetTopo;
 
-/* Layout of L nodes over the ranks of comm: size must be 1 or L. On a
+/* Layout of L nodes over the ranks of comm: size must be 1..L. On a
  * misfit returns -1 with a message saying which rank counts work. Sets
  * MPI_ERRORS_RETURN on comm so that errors reach the checks here.
  * Collective over comm. */

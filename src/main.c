@@ -157,13 +157,16 @@ static void print_plan(const NlpcConfig *c, const DataSplit *d, int size)
            (long)d->test.count, d->train.dim);
     printf("network    %d nodes of width %d, goal at node %d\n", c->nodes,
            c->width, c->goal_node);
+    int per = (c->nodes + size - 1) / size;
+
     printf("ranks      %d (%s)\n", size, size == 1 ? "every node in one "
-           "process" : "one rank per node");
+           "process" : size == c->nodes ? "one rank per node"
+           : "contiguous blocks of nodes per rank");
     printf("schedule   %s, %d iterations, batches of %ld images\n",
            c->mode == CFG_MODE_SYNC ? "sync" : "async", c->iterations, K);
     printf("memory     about %.0f MB per node, %.0f MB per process (one "
            "%d x %ld block is %.0f MB)\n", 10.0 * blk,
-           10.0 * blk * (size == 1 ? c->nodes : 1), c->width, K, blk);
+           10.0 * blk * per, c->width, K, blk);
     fflush(stdout);
 }
 

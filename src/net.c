@@ -17,12 +17,12 @@ int net_init(NetTopo *t, MPI_Comm comm, int nodes, char *err,
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(comm, &t->rank);
     MPI_Comm_size(comm, &t->size);
-    if (t->size != 1 && t->size != nodes) {
+    if (t->size > nodes) {
         snprintf(err, errlen,
-                 "the network has %d nodes but the job has %d ranks: run "
-                 "with -np %d (one rank per node) or -np 1 (every node in "
-                 "one process), or change [network] nodes",
-                 nodes, t->size, nodes);
+                 "the network has %d nodes but the job has %d ranks: a "
+                 "rank must own at least one node; run with -np %d (one "
+                 "rank per node) or fewer ranks, down to -np 1, or change "
+                 "[network] nodes", nodes, t->size, nodes);
         return -1;
     }
     return 0;
@@ -30,7 +30,9 @@ int net_init(NetTopo *t, MPI_Comm comm, int nodes, char *err,
 
 int net_owner(const NetTopo *t, int l)
 {
-    return t->size == 1 ? 0 : l - 1;
+    /* contiguous blocks: node l goes to floor((l - 1) P / L), so that
+     * block sizes differ by at most one and every rank owns a node */
+    return (int)(((long)(l - 1) * t->size) / t->nodes);
 }
 
 int net_is_local(const NetTopo *t, int l)

@@ -94,6 +94,25 @@ static void penalised_literal_k_proximal_same_on_1_and_3_ranks(void **state)
     assert_same_weights(TMP "/penal1", TMP "/penal3");
 }
 
+/* blocks of nodes per rank: 6 nodes on 2 ranks (3 + 3) and on 4 ranks
+ * (2 + 1 + 2 + 1), goal inside a block, both schedules */
+static void blocks_of_nodes_same_as_one_process(void **state)
+{
+    const char *sync = "--set network.nodes=6 --set network.goal_node=3",
+               *async = "--set network.nodes=6 --set network.goal_node=3 "
+                        "--set train.mode=async";
+
+    (void)state;
+    train_with(1, TMP "/blk_s1", sync);
+    train_with(2, TMP "/blk_s2", sync);
+    train_with(4, TMP "/blk_s4", sync);
+    assert_same_weights(TMP "/blk_s1", TMP "/blk_s2");
+    assert_same_weights(TMP "/blk_s1", TMP "/blk_s4");
+    train_with(1, TMP "/blk_a1", async);
+    train_with(4, TMP "/blk_a4", async);
+    assert_same_weights(TMP "/blk_a1", TMP "/blk_a4");
+}
+
 static void mixed_precision_same_on_1_and_3_ranks(void **state)
 {
     (void)state;
@@ -211,10 +230,10 @@ static void unknown_key_fails_naming_the_key(void **state)
 
 static void rank_count_misfit_fails_saying_which_counts_work(void **state)
 {
-    const char *log = TMP "/np2.log";
+    const char *log = TMP "/np4.log";
 
     (void)state;
-    assert_int_not_equal(run(MPIRUN "-np 2 " PROG "configs/tiny.ini", log),
+    assert_int_not_equal(run(MPIRUN "-np 4 " PROG "configs/tiny.ini", log),
                          0);
     assert_true(file_mentions(log, "-np 3"));
     assert_true(file_mentions(log, "-np 1"));
@@ -245,6 +264,7 @@ int main(void)
         cmocka_unit_test(goal_before_last_node_same_on_1_and_3_ranks),
         cmocka_unit_test(untied_diffuse_same_on_1_and_3_ranks),
         cmocka_unit_test(penalised_literal_k_proximal_same_on_1_and_3_ranks),
+        cmocka_unit_test(blocks_of_nodes_same_as_one_process),
         cmocka_unit_test(mixed_precision_same_on_1_and_3_ranks),
         cmocka_unit_test(async_with_probability_one_is_sync),
         cmocka_unit_test(async_twice_with_one_seed_is_identical),
