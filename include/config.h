@@ -80,6 +80,8 @@ typedef struct {
     CfgSvmSolver svm_solver;
     CfgFeatScale feature_scale;
     long eval_chunk;            /* images per forward chunk */
+    int monitor_every;          /* validation check every n iterations */
+    long monitor_train;         /* images for the monitoring SVM, 0 = all */
 
     /* [output] */
     char out_dir[CFG_PATH_MAX];

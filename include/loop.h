@@ -13,11 +13,14 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "data.h"
 #include "net.h"
 #include "train.h"
 
 typedef struct {
-    double train_seconds;   /* of this run, resumed part only */
+    double train_seconds;   /* of this run, resumed part only, without
+                             * the validation monitor */
+    double monitor_seconds; /* spent measuring validation accuracy */
     double final_goal;      /* goal error of the last iteration, or NAN */
     int done;               /* iterations completed in all */
     int stopped;            /* 1 when a signal ended training early */
@@ -36,8 +39,12 @@ int loop_resume(Trainer *tr, const NlpcConfig *c, const NetTopo *t,
                 char *err, size_t errlen);
 
 /* Train from iteration `start` to c->iterations, with progress, the run
- * log, checkpoints and signal handling. Collective. */
+ * log, checkpoints, signal handling and, every [eval] monitor_every
+ * iterations, the validation accuracy (d is read on rank 0 only; counts
+ * of the training, validation and test images on every rank).
+ * Collective. */
 void loop_train(Trainer *tr, const NlpcConfig *c, const NetTopo *t,
-                int start, LoopResult *res);
+                const DataSplit *d, const long counts[3], int start,
+                LoopResult *res);
 
 #endif

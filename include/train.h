@@ -49,6 +49,7 @@ enum {
 typedef struct {
     double goal_error;      /* ||U_lG - G||^2 / ||U_lG||^2 at the goal */
     int updated;            /* nodes updated this iteration */
+    double val_acc;         /* validation accuracy, NAN when not measured */
     double terms[CFG_NODES_MAX][TRAIN_TERMS];   /* per node l at [l-1] */
 } TrainStats;
 

@@ -198,6 +198,13 @@ static const CfgOption cfg_options[] = {
           "(rms) or leave them (none)"),
     NUM("eval", "eval_chunk", OPT_LONG, eval_chunk, "5000", 1, 1000000,
         B_LO | B_HI, "images per forward-pass chunk when evaluating"),
+    NUM("eval", "monitor_every", OPT_INT, monitor_every, "0", 0, 1000000,
+        B_LO | B_HI, "measure validation accuracy every this many "
+        "iterations during training (log.csv column val_acc); 0 = only "
+        "at the end"),
+    NUM("eval", "monitor_train", OPT_LONG, monitor_train, "10000", 0,
+        100000000, B_LO | B_HI, "training images the monitoring SVM "
+        "learns from (the first ones of the training split); 0 = all"),
 
     NUM("output", "dir", OPT_TEXT, out_dir, "runs/latest", 0, 0, 0,
         "directory the run writes its results to"),

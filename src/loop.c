@@ -26,6 +26,7 @@
 #include "ckpt.h"
 #include "engine.h"
 #include "errmsg.h"
+#include "evaluate.h"
 #include "runlog.h"
 
 #define TERM_BUDGET 1.5     /* seconds after SIGTERM a checkpoint may end */
@@ -251,11 +252,14 @@ static void print_progress(int it, int start, int total, double dt,
     double eta = elapsed / (it + 1 - start) * (total - it - 1);
 
     printf("iter %4d/%d %6.2f s  ETA %3dm%02ds  goal %.4f  te %.3e  "
-           "prop %+.2e  J %+.4e  upd %d/%d\n", it + 1, total, dt,
+           "prop %+.2e  J %+.4e  upd %d/%d", it + 1, total, dt,
            (int)(eta / 60), (int)eta % 60, st->goal_error,
            term_sum(st, nodes, TERM_TRANSFORM),
            term_sum(st, nodes, TERM_PROPAGATION),
            term_sum(st, nodes, TERM_OBJECTIVE), st->updated, nodes);
+    if (!isnan(st->val_acc))
+        printf("  val %.2f%%", 100.0 * st->val_acc);
+    putchar('\n');
     fflush(stdout);
 }
 
@@ -300,7 +304,8 @@ static int after_iteration(Trainer *tr, const NlpcConfig *c,
 }
 
 void loop_train(Trainer *tr, const NlpcConfig *c, const NetTopo *t,
-                int start, LoopResult *res)
+                const DataSplit *d, const long counts[3], int start,
+                LoopResult *res)
 {
     char err[CFG_ERR_MAX];
     RunLog *log = NULL;
@@ -318,9 +323,14 @@ void loop_train(Trainer *tr, const NlpcConfig *c, const NetTopo *t,
 
         train_step(tr, it, &st);
         now = MPI_Wtime();
+        st.val_acc = NAN;
+        if (c->monitor_every > 0 && (it + 1) % c->monitor_every == 0) {
+            st.val_acc = evaluate_monitor(tr, c, t, d, counts);
+            res->monitor_seconds += MPI_Wtime() - now;
+        }
         if (t->rank == 0) {
-            print_progress(it, start, c->iterations, now - prev, now - t0,
-                           &st, c->nodes);
+            print_progress(it, start, c->iterations, now - prev,
+                           now - t0 - res->monitor_seconds, &st, c->nodes);
             runlog_row(log, it + 1, now - prev, &st);
             res->final_goal = st.goal_error;
         }
@@ -330,5 +340,5 @@ void loop_train(Trainer *tr, const NlpcConfig *c, const NetTopo *t,
         prev = MPI_Wtime();
     }
     runlog_close(log);
-    res->train_seconds = MPI_Wtime() - t0;
+    res->train_seconds = MPI_Wtime() - t0 - res->monitor_seconds;
 }

@@ -21,7 +21,7 @@ struct RunLog {
 
 static void runlog_header(FILE *f, int nodes)
 {
-    fprintf(f, "iteration,seconds,goal_error,updated");
+    fprintf(f, "iteration,seconds,goal_error,updated,val_acc");
     for (int l = 1; l <= nodes; l++)
         for (int t = 0; t < TRAIN_TERMS; t++)
             fprintf(f, ",%s_%d", train_term_name(t), l);
@@ -85,8 +85,10 @@ void runlog_row(RunLog *r, int iteration, double seconds,
 {
     if (!r)
         return;
-    fprintf(r->f, "%d,%.6f,%.9g,%d", iteration, seconds, st->goal_error,
+    fprintf(r->f, "%d,%.6f,%.9g,%d,", iteration, seconds, st->goal_error,
             st->updated);
+    if (!isnan(st->val_acc))
+        fprintf(r->f, "%.6f", st->val_acc);
     for (int l = 0; l < r->nodes; l++)
         for (int t = 0; t < TRAIN_TERMS; t++) {
             double v = st->terms[l][t];

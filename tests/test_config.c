@@ -113,7 +113,8 @@ static const char *const all_keys[] = {
     "train.goal_l0", "train.goal_l1", "train.goal_sweeps",
     "train.precision", "eval.svm_c",
     "eval.svm_eps", "eval.svm_solver", "eval.feature_scale",
-    "eval.eval_chunk", "output.dir", "output.log_terms", "checkpoint.dir",
+    "eval.eval_chunk", "eval.monitor_every", "eval.monitor_train",
+    "output.dir", "output.log_terms", "checkpoint.dir",
     "checkpoint.every", "checkpoint.keep", "checkpoint.resume",
 };
 #define N_KEYS (sizeof all_keys / sizeof all_keys[0])

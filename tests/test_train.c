@@ -52,7 +52,7 @@ static void goal_before_last_node_same_on_1_and_3_ranks(void **state)
     assert_same_weights(TMP "/g2r1", TMP "/g2r3");
 }
 
-static double summary_test_accuracy(const char *path)
+static double summary_number(const char *path, const char *key)
 {
     char buf[16384];
     FILE *f = fopen(path, "r");
@@ -64,10 +64,42 @@ static double summary_test_accuracy(const char *path)
         fclose(f);
     buf[n] = '\0';
     j = cJSON_Parse(buf);
-    acc = cJSON_GetObjectItemCaseSensitive(j, "test_accuracy");
+    acc = cJSON_GetObjectItemCaseSensitive(j, key);
     if (cJSON_IsNumber(acc))
         v = acc->valuedouble;
     cJSON_Delete(j);
+    return v;
+}
+
+static double summary_test_accuracy(const char *path)
+{
+    return summary_number(path, "test_accuracy");
+}
+
+/* the val_acc column of log.csv at iteration it, NAN when empty */
+static double logged_val_acc(const char *dir, int it)
+{
+    char path[256], line[65536];
+    double v = NAN;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/log.csv", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_non_null(strstr(line, "updated,val_acc,"));
+    while (fgets(line, sizeof(line), f)) {
+        char *p = line;
+
+        if (atoi(p) != it)
+            continue;
+        for (int comma = 0; comma < 4 && p; comma++)
+            p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+        assert_non_null(p);
+        if (*p != ',')
+            v = strtod(p, NULL);
+    }
+    fclose(f);
     return v;
 }
 
@@ -111,6 +143,29 @@ static void blocks_of_nodes_same_as_one_process(void **state)
     train_with(1, TMP "/blk_a1", async);
     train_with(4, TMP "/blk_a4", async);
     assert_same_weights(TMP "/blk_a1", TMP "/blk_a4");
+}
+
+/* the validation monitor reads the network without changing it: the same
+ * weights and test accuracy as a run without it; with every training
+ * image (monitor_train = 0) its value after the last iteration is the
+ * final validation accuracy, which the end of the run computes again */
+static void validation_monitor_changes_nothing_and_agrees(void **state)
+{
+    double logged, final;
+
+    (void)state;
+    train_with(3, TMP "/mon3", "--set eval.monitor_every=2 "
+               "--set eval.monitor_train=0 --set train.iterations=4");
+    train_with(3, TMP "/nomon3", "--set train.iterations=4");
+    assert_same_weights(TMP "/mon3", TMP "/nomon3");
+    assert_true(summary_test_accuracy(TMP "/mon3/summary.json")
+                == summary_test_accuracy(TMP "/nomon3/summary.json"));
+    assert_true(isnan(logged_val_acc(TMP "/mon3", 1)));
+    assert_false(isnan(logged_val_acc(TMP "/mon3", 2)));
+    logged = logged_val_acc(TMP "/mon3", 4);
+    final = summary_number(TMP "/mon3/summary.json", "validation_accuracy");
+    assert_true(final >= 0.0);
+    assert_true(fabs(logged - final) < 1e-6);
 }
 
 static void mixed_precision_same_on_1_and_3_ranks(void **state)
@@ -265,6 +320,7 @@ int main(void)
         cmocka_unit_test(untied_diffuse_same_on_1_and_3_ranks),
         cmocka_unit_test(penalised_literal_k_proximal_same_on_1_and_3_ranks),
         cmocka_unit_test(blocks_of_nodes_same_as_one_process),
+        cmocka_unit_test(validation_monitor_changes_nothing_and_agrees),
         cmocka_unit_test(mixed_precision_same_on_1_and_3_ranks),
         cmocka_unit_test(async_with_probability_one_is_sync),
         cmocka_unit_test(async_twice_with_one_seed_is_identical),
