@@ -171,6 +171,43 @@ static void test_shipped_default_config_loads_as_defaults_with_goal_6(
     assert_int_equal(cfg_finalize(&loaded, err, sizeof err), 0);
 }
 
+/* The twelve networks of the paper's Table 1, configs/<set>_<mode>_<L>n_g<G>
+ * .ini: each is the table's defaults but for what its name says (data set,
+ * schedule, nodes, goal node) and its own output directory, so that the
+ * rows of docs/results.md differ in nothing else. */
+static void test_table1_configs_differ_only_in_their_names(void **state)
+{
+    static const char *sets[] = { "mnist", "fashion" };
+    static const char *modes[] = { "sync", "async" };
+    static const int shape[][2] = { { 4, 4 }, { 6, 6 }, { 6, 3 } };
+    char path[128], name[96], err[CFG_ERR_MAX] = "";
+    NlpcConfig loaded, expect;
+
+    (void)state;
+    for (int i = 0; i < 12; i++) {
+        const char *set = sets[i / 6], *mode = modes[(i / 3) % 2];
+        int nodes = shape[i % 3][0], goal = shape[i % 3][1];
+
+        snprintf(name, sizeof name, "%s_%s_%dn_g%d", set, mode, nodes, goal);
+        snprintf(path, sizeof path, "configs/%s.ini", name);
+        memset(&loaded, 0, sizeof loaded);
+        memset(&expect, 0, sizeof expect);
+        cfg_defaults(&loaded);
+        if (cfg_load(&loaded, path, err, sizeof err) != 0)
+            fail_msg("%s", err);
+        cfg_defaults(&expect);
+        snprintf(expect.data_set, sizeof expect.data_set, "%s", set);
+        expect.mode = strcmp(mode, "sync") == 0 ? CFG_MODE_SYNC
+                                                : CFG_MODE_ASYNC;
+        expect.nodes = nodes;
+        expect.goal_node = goal;
+        snprintf(expect.out_dir, sizeof expect.out_dir, "runs/%s", name);
+        if (memcmp(&loaded, &expect, sizeof loaded) != 0)
+            fail_msg("%s sets more than its name says", path);
+        assert_int_equal(cfg_finalize(&loaded, err, sizeof err), 0);
+    }
+}
+
 static void test_tiny_config_loads_and_finalizes(void **state)
 {
     char err[CFG_ERR_MAX] = "";
@@ -557,6 +594,7 @@ int main(void)
         cmocka_unit_test(
             test_defaults_match_table_and_finalize_sets_goal_to_last),
         cmocka_unit_test(test_shipped_default_config_lists_every_key),
+        cmocka_unit_test(test_table1_configs_differ_only_in_their_names),
         cmocka_unit_test(
             test_shipped_default_config_loads_as_defaults_with_goal_6),
         cmocka_unit_test(test_tiny_config_loads_and_finalizes),
