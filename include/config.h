@@ -24,6 +24,7 @@ typedef enum { CFG_THR_TOPK = 0, CFG_THR_ABSOLUTE = 1 } CfgThreshold;
 typedef enum { CFG_SOLVER_BEST = 0, CFG_SOLVER_R = 1, CFG_SOLVER_K = 2 }
     CfgSolver;
 typedef enum { CFG_STEP_DAMPED = 0, CFG_STEP_PROXIMAL = 1 } CfgStep;
+typedef enum { CFG_TARGET_PRINTED = 0, CFG_TARGET_CSNT = 1 } CfgTarget;
 typedef enum { CFG_BACKWARD_TIED = 0, CFG_BACKWARD_UNTIED = 1 } CfgBackward;
 typedef enum { CFG_NOGOAL_ZERO = 0, CFG_NOGOAL_LITERAL = 1,
                CFG_NOGOAL_DIFFUSE = 2 } CfgNoGoal;
@@ -64,6 +65,7 @@ typedef struct {
     double async_p;             /* P(node updated) in async mode */
     CfgSolver solver;           /* forward update candidate */
     CfgStep step;               /* damped or proximal on-line step */
+    CfgTarget target;           /* eq. (17) as printed, or fit Y alone */
     CfgBackward backward;       /* B_l = A_l^T, or learned by eq. (19) */
     double l5;                  /* pull of an untied B_l towards A_l^T */
     CfgNoGoal nogoal;           /* goal error of nodes before the goal */

@@ -35,6 +35,7 @@ typedef struct {
     int mean;           /* 1: data term divided by the batch size K */
     int solver;         /* UpdateSolver */
     int step;           /* UpdateStep (forward update only) */
+    int fit_y;          /* 1: fit A Uin to Y alone (no E, BE, lb terms) */
 } UpdateParams;
 
 /* What a forward solve did: J of each candidate (NAN when it was not
@@ -76,7 +77,8 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
  * builds Gamma and C from Uin = U_{l-1}, Ein = E_{l-1}, Y = Y_l, E = E_l
  * and BE = B_l E_{l+1} (NULL blocks are zero), solves for A_hat and
  * applies the on-line step p->step with p->rho to A (n x n) in place. Y
- * (n x K) is overwritten (it becomes W). rep may be NULL. Returns 0, or
+ * (n x K) is overwritten (it becomes W). With p->fit_y the target is Y
+ * itself and Gamma has no lb term. rep may be NULL. Returns 0, or
  * -1 when LAPACK fails (info in *lapack_info). */
 int update_forward(double *A, const double *Uin, const double *Ein,
                        double *Y, const double *E, const double *BE,

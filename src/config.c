@@ -87,6 +87,7 @@ static const char *const solver_words[] = { "primal", "dual", NULL };
 static const char *const thr_words[] = { "topk", "absolute", NULL };
 static const char *const cand_words[] = { "best", "R", "K", NULL };
 static const char *const step_words[] = { "damped", "proximal", NULL };
+static const char *const target_words[] = { "printed", "csnt", NULL };
 static const char *const back_words[] = { "tied", "untied", NULL };
 static const char *const nogoal_words[] = { "zero", "literal", "diffuse",
                                             NULL };
@@ -162,6 +163,10 @@ static const CfgOption cfg_options[] = {
     WORDS("train", "step", OPT_ENUM, step, "damped", step_words,
           "on-line step: damped = (1-rho) A + rho A_hat as in the paper; "
           "proximal = exact minimiser of J + (mu/2)||A - A_t||^2"),
+    WORDS("train", "target", OPT_ENUM, target, "printed", target_words,
+          "what A_{l-1} U_{l-1} is fitted to: printed = W = Y - E - lf B E "
+          "with the lb term in Gamma, eq. (17) as printed; csnt = the c-sNT "
+          "output Y alone, which already holds the correction"),
     WORDS("train", "backward", OPT_ENUM, backward, "tied", back_words,
           "backward weights: tied B_l = A_l^T, or untied and learned by "
           "the corrected eq. (19)"),

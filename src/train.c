@@ -222,6 +222,7 @@ static void params_from_config(UpdateParams *up, const NlpcConfig *c)
                  : UPDATE_SOLVER_BEST;
     up->step = c->step == CFG_STEP_PROXIMAL ? UPDATE_STEP_PROXIMAL
                                             : UPDATE_STEP_DAMPED;
+    up->fit_y = c->target == CFG_TARGET_CSNT;
 }
 
 static int trainer_alloc(Trainer *tr, const DataSet *train)

@@ -494,11 +494,11 @@ int update_forward(double *A, const double *Uin, const double *Ein,
     size_t len = (size_t)n * K;
 
     /* W = Y - E - lf BE: the target of A Uin in eq. (17), in place of Y */
-    if (E)
+    if (E && !p->fit_y)
         cblas_daxpy((int)len, -1.0, E, 1, Y, 1);
-    if (BE && p->lf != 0.0)
+    if (BE && p->lf != 0.0 && !p->fit_y)
         cblas_daxpy((int)len, -p->lf, BE, 1, Y, 1);
-    update_gram(Uin, Ein, Y, n, K, p, w->Gamma, w->C);
+    update_gram(Uin, p->fit_y ? NULL : Ein, Y, n, K, p, w->Gamma, w->C);
     if (p->step == UPDATE_STEP_PROXIMAL)
         return step_proximal(A, n, p, w, rep, lapack_info);
     return step_damped(A, n, p, w, rep, lapack_info);

@@ -172,6 +172,45 @@ static void test_forward_update_applies_online_step(void **state)
     free(A);
 }
 
+/* target = csnt: the error blocks E, BE and Ein are ignored, so the
+ * update equals the one given none of them (here built by naive loops),
+ * while the printed target with the same blocks moves A elsewhere */
+static void test_fit_y_ignores_the_error_blocks(void **state)
+{
+    const int n = 5, K = 25;
+    UpdateParams p = { .lb = 1, .lf = 1, .l2 = 0.5, .l3 = 0.2, .l4 = 0.3,
+                       .rho = 0.5, .mean = 1, .fit_y = 1 };
+    double *U = randn(n * K, 11), *Y = randn(n * K, 12), *A = randn(n * n, 13);
+    double *E = randn(n * K, 14), *BE = randn(n * K, 15);
+    double *Ein = randn(n * K, 16), *Y2 = malloc(sizeof(double) * n * K);
+    double A0[25], A2[25], Ahat[25], Gamma[25], C[25];
+    UpdateWork *w = update_work_new(n);
+    int info;
+
+    (void)state;
+    memcpy(A0, A, sizeof(A0));
+    memcpy(A2, A, sizeof(A2));
+    memcpy(Y2, Y, sizeof(double) * n * K);
+    naive_gram(U, NULL, Y, n, K, &p, Gamma, C);
+    update_solve_forward(Gamma, C, n, &p, w, Ahat, NULL, &info);
+    assert_int_equal(update_forward(A, U, Ein, Y, E, BE, n, K, &p, w, NULL,
+                                    &info), 0);
+    for (int i = 0; i < n * n; i++)
+        assert_true(fabs(A[i] - (0.5 * A0[i] + 0.5 * Ahat[i])) < 1e-12);
+    p.fit_y = 0;
+    assert_int_equal(update_forward(A2, U, Ein, Y2, E, BE, n, K, &p, w,
+                                    NULL, &info), 0);
+    assert_true(fabs(A2[0] - A[0]) > 1e-6);
+    update_work_free(w);
+    free(U);
+    free(Y);
+    free(Y2);
+    free(A);
+    free(E);
+    free(BE);
+    free(Ein);
+}
+
 /* phi(x) = x^2/2 - c x + (l3/2)(a x^2 - 1)^2 - 2 l4 log x; phi(0+) = l3/2
  * when l4 = 0 */
 static double phi(double x, double c, double a, double l3, double l4)
@@ -722,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_gram_matches_naive_loops),
         cmocka_unit_test(test_forward_update_zero_gradient_without_l3),
         cmocka_unit_test(test_forward_update_applies_online_step),
+        cmocka_unit_test(test_fit_y_ignores_the_error_blocks),
         cmocka_unit_test(test_scalar_root_is_the_brute_force_minimum),
         cmocka_unit_test(test_scalar_negative_c_picks_global_of_two_dips),
         cmocka_unit_test(test_objective_matches_naive_loops),
