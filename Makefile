@@ -29,6 +29,8 @@ LIB_SRC   = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ   = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC  = $(wildcard tests/test_*.c)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# tests written as scripts; they print the same [ RUN ] / [ OK ] lines
+TEST_SCRIPTS = tests/test_plot.py
 DEPS_OK   = $(BUILD)/.deps-ok
 
 export OMPI_ALLOW_RUN_AS_ROOT = 1
@@ -78,8 +80,12 @@ run: bin/nlpc_mpi
 	@scripts/fetch-data.sh data
 	$(MPIRUN) -np $(NP) bin/nlpc_mpi $(CONFIG)
 
+# install-deps.sh again (a no-op when all is there): the script tests need
+# packages (python3-matplotlib) that may have gone since the build; in the
+# recipe, not as a prerequisite, so that make -j runs no two apt at once
 check: tests
-	@tests/run.sh $(TEST_BIN)
+	@scripts/install-deps.sh
+	@tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
 
 bin/peak: bench/peak.c $(BUILD)/libnlpc.a | $(DEPS_OK)
 	@mkdir -p bin

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # install-deps.sh - install the Debian packages nlpc_mpi needs to build,
 # test and fetch its data. Idempotent: when everything is present it makes
-# no apt call and prints nothing. (procps: the tests use pkill.)
+# no apt call and prints nothing. (procps: the tests use pkill;
+# python3-matplotlib: scripts/plot-run.py and its test.)
 set -euo pipefail
 
 pkgs=(libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev
       libhdf5-openmpi-dev hdf5-tools liblinear-dev libinih-dev zlib1g-dev
       libcjson-dev libcmocka-dev pkg-config make gcc ca-certificates
-      python3 procps)
+      python3 python3-matplotlib procps)
 
 # fetch-data.sh needs npm; a node installation from elsewhere will do.
 if ! command -v npm >/dev/null 2>&1; then

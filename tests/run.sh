@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every cmocka test program given on the command line and end with one
+# Run every test program given on the command line (cmocka programs, and
+# scripts that print cmocka's [ RUN ] / [ OK ] lines) and end with one
 # line CI can count: "N passed, N failed". A program that dies before its
 # summary counts as one failure, so a crash can never pass unnoticed.
 set -u
