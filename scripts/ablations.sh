@@ -24,7 +24,6 @@ variants=(
     "default|"
     "nogoal=literal|--set train.nogoal=literal"
     "nogoal=diffuse|--set train.nogoal=diffuse"
-    "propagate=false|--set train.propagate=false"
     "solver=R|--set train.solver=R"
     "solver=K|--set train.solver=K"
     "rho=0.1|--set train.rho=0.1"
@@ -35,6 +34,7 @@ variants=(
     "goal=penalised|--set train.goal_solver=penalised"
     "scale=sum|--set train.scale=sum"
     "backward=untied|--set train.backward=untied"
+    "target=csnt|--set train.target=csnt"
     "lf=lb=0|--set train.lf=0 --set train.lb=0"
 )
 
