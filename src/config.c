@@ -133,7 +133,7 @@ static const CfgOption cfg_options[] = {
     WORDS("train", "mode", OPT_ENUM, mode, "sync", mode_words,
           "update all nodes each iteration (sync) or a random subset "
           "(async)"),
-    NUM("train", "iterations", OPT_INT, iterations, "30", 0, 100000,
+    NUM("train", "iterations", OPT_INT, iterations, "20", 0, 100000,
         B_LO | B_HI, "number of training iterations"),
     NUM("train", "batch_fraction", OPT_DOUBLE, batch_fraction, "0.15", 0, 1,
         B_LO | B_HI | B_LO_OPEN, "fraction of the training images drawn "

@@ -81,7 +81,7 @@ static void test_defaults_match_table_and_finalize_sets_goal_to_last(
     assert_int_equal(c.goal_node, 0);
     assert_int_equal(c.init, CFG_INIT_SCALED);
     assert_int_equal(c.mode, CFG_MODE_SYNC);
-    assert_int_equal(c.iterations, 30);
+    assert_int_equal(c.iterations, 20);
     assert_true(c.batch_fraction == 0.15);
     assert_int_equal(c.seed, 1);
     assert_true(c.rho == 0.2);
