@@ -8,7 +8,9 @@
 #   scripts/ablations.sh [mnist|fashion ...]      (default: both)
 #
 # Environment: NET (default "4n_g4": 4 nodes, goal at node 4), ITER (20),
-# OUT (runs/ablations). The table: scripts/results-table.py OUT/*/*
+# LIMIT (training-file images used, default 20000: 15,000 to learn from and
+# for the SVM, 5,000 validation; 0 = all 60,000), OUT (runs/ablations).
+# The table: scripts/results-table.py OUT/<set>/*
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -16,6 +18,7 @@ export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
 export OPENBLAS_NUM_THREADS=1
 NET=${NET:-4n_g4}
 ITER=${ITER:-20}
+LIMIT=${LIMIT:-20000}
 OUT=${OUT:-runs/ablations}
 sets=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(mnist fashion)
@@ -60,6 +63,7 @@ for set in "${sets[@]}"; do
         # shellcheck disable=SC2086
         mpirun --bind-to none -np "$nodes" bin/nlpc_mpi \
             --set train.iterations="$ITER" --set output.dir="$dir" \
+            --set data.train_limit="$LIMIT" \
             --set checkpoint.every=0 $opts "$cfg" > "$dir.log" 2>&1 \
             || { mkdir -p "$dir"; echo "   failed: see $dir.log"; continue; }
         grep -E "^validation accuracy" "$dir.log" || true
