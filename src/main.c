@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assess.h"
 #include "blas.h"
 #include "config.h"
 #include "data.h"
 #include "errmsg.h"
-#include "eval.h"
 #include "net.h"
 #include "loop.h"
 #include "output.h"
@@ -170,66 +170,6 @@ static void print_plan(const NlpcConfig *c, const DataSplit *d, int size)
     fflush(stdout);
 }
 
-/* forward one set through the network into SVM features (rank 0) */
-static EvalFeatures *features_of(Trainer *tr, const DataSet *s, long count,
-                                 int dim, int rank)
-{
-    EvalFeatures *f = rank == 0 ? eval_features_new(dim) : NULL;
-
-    train_features(tr, rank == 0 ? s : NULL, count, f);
-    return f;
-}
-
-/* rank 0: train the SVM on the training features, score every set */
-static int evaluate_svm(const NlpcConfig *c, EvalFeatures *ftr,
-                        EvalFeatures *fval, EvalFeatures *fte,
-                        OutSummary *s, char *err, size_t errlen)
-{
-    EvalModel *m;
-
-    if (c->feature_scale == CFG_FEAT_RMS) {
-        double rms = eval_features_rms(ftr);
-        double scale = rms > 0.0 ? 1.0 / rms : 1.0;
-
-        eval_features_scale(ftr, scale);
-        eval_features_scale(fte, scale);
-        if (fval)
-            eval_features_scale(fval, scale);
-    }
-    m = eval_svm_train(ftr, c->svm_c, c->svm_eps,
-                       c->svm_solver == CFG_SVM_PRIMAL, (unsigned)c->seed,
-                       err, errlen);
-    if (!m)
-        return -1;
-    s->train_accuracy = eval_svm_accuracy(m, ftr);
-    s->val_accuracy = fval ? eval_svm_accuracy(m, fval) : -1.0;
-    s->test_accuracy = eval_svm_accuracy(m, fte);
-    eval_svm_free(m);
-    return 0;
-}
-
-/* collective: features of every set on rank 0, then the SVM there */
-static int run_evaluation(Trainer *tr, const NlpcConfig *c,
-                          const DataSplit *d, const long counts[3],
-                          int rank, OutSummary *s, char *err, size_t errlen)
-{
-    EvalFeatures *ftr, *fval = NULL, *fte;
-    double t0 = MPI_Wtime();
-    int rc = 0;
-
-    ftr = features_of(tr, &d->train, counts[0], c->width, rank);
-    if (counts[1] > 0)
-        fval = features_of(tr, &d->val, counts[1], c->width, rank);
-    fte = features_of(tr, &d->test, counts[2], c->width, rank);
-    s->forward_seconds = MPI_Wtime() - t0;
-    if (rank == 0)
-        rc = evaluate_svm(c, ftr, fval, fte, s, err, errlen);
-    eval_features_free(ftr);
-    eval_features_free(fval);
-    eval_features_free(fte);
-    return rc;
-}
-
 /* rank 0: weights.h5 and summary.json; returns 0 or -1 */
 static int write_outputs(Trainer *tr, const NlpcConfig *c,
                          const OutSummary *s, int rank, char *err,
@@ -328,6 +268,7 @@ static int train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
 {
     char err[CFG_ERR_MAX * 2] = "";
     OutSummary s = { .ranks = t->size };
+    AssessResult r;
     Trainer *tr = train_new(c, t, t->rank == 0 ? &d->train : NULL,
                             counts[0], err, sizeof(err));
     LoopResult lr;
@@ -357,10 +298,17 @@ static int train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
     s.resumed_from = start;
 
     t_eval = MPI_Wtime();
-    if (run_evaluation(tr, c, d, counts, t->rank, &s, err, sizeof(err)))
+    if (assess_network(tr, c, d, counts, t->rank, &r, NULL, NULL, err,
+                       sizeof(err)) != 0)
         net_fatal(t, 1, "evaluation: %s", err);
     net_barrier(t);
     s.eval_seconds = MPI_Wtime() - t_eval;
+    s.forward_seconds = r.forward_seconds[ASSESS_TRAIN]
+                        + r.forward_seconds[ASSESS_VAL]
+                        + r.forward_seconds[ASSESS_TEST];
+    s.train_accuracy = r.train_accuracy;
+    s.val_accuracy = r.val_accuracy;
+    s.test_accuracy = r.test_accuracy;
     if (write_outputs(tr, c, &s, t->rank, err, sizeof(err)) != 0)
         net_fatal(t, 1, "%s", err);
     net_barrier(t);
