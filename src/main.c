@@ -277,6 +277,7 @@ static int train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
 
     if (!tr)
         net_fatal(t, t->rank + 1, "%s", err);
+    memset(&r, 0, sizeof(r));
     fault_from_env(tr);
     start = loop_resume(tr, c, t, err, sizeof(err));
     if (start < 0) {
