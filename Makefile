@@ -1,6 +1,7 @@
 # nlpc_mpi - build, set-up, run and test.
 #
-#   make            build bin/nlpc_mpi (installs missing Debian packages)
+#   make            build bin/nlpc_mpi and bin/nlpc_eval (installs missing
+#                   Debian packages)
 #   make run        the main job: 6 ranks, default config, real MNIST
 #   make check      build and run the test suite
 #   make deps       install missing Debian packages (no apt call if none)
@@ -25,7 +26,7 @@ NP       ?= $(or $(shell sed -n 's/^[[:space:]]*nodes[[:space:]]*=[[:space:]]*\(
 MPIRUN   ?= mpirun --bind-to none
 
 BUILD     = build
-LIB_SRC   = $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC   = $(filter-out src/main.c src/nlpc_eval.c,$(wildcard src/*.c))
 LIB_OBJ   = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC  = $(wildcard tests/test_*.c)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -41,7 +42,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: all deps data run check tests bench clean
 
-all: bin/nlpc_mpi
+all: bin/nlpc_mpi bin/nlpc_eval
 
 deps:
 	@scripts/install-deps.sh
@@ -64,6 +65,10 @@ bin/nlpc_mpi: $(BUILD)/main.o $(BUILD)/libnlpc.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+bin/nlpc_eval: $(BUILD)/nlpc_eval.o $(BUILD)/libnlpc.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/harness.o: tests/harness.c | $(DEPS_OK)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -74,7 +79,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/tests/harness.o $(BUILD)/libnlpc.a \
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/tests/harness.o \
 	    $(BUILD)/libnlpc.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-tests: $(TEST_BIN) bin/nlpc_mpi
+tests: $(TEST_BIN) bin/nlpc_mpi bin/nlpc_eval
 
 run: bin/nlpc_mpi
 	@scripts/fetch-data.sh data
@@ -99,5 +104,6 @@ bench: bin/peak
 clean:
 	rm -rf $(BUILD) bin
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/main.d $(TEST_BIN:%=%.d) \
+-include $(LIB_OBJ:.o=.d) $(BUILD)/main.d $(BUILD)/nlpc_eval.d \
+         $(TEST_BIN:%=%.d) \
          $(BUILD)/tests/harness.d

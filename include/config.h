@@ -107,6 +107,12 @@ void cfg_defaults(NlpcConfig *c);
  * message in err naming the file, line, section.key and the fix. */
 int cfg_load(NlpcConfig *c, const char *path, char *err, size_t errlen);
 
+/* Parse configuration text (a resolved configuration stored in a
+ * checkpoint or weights file) over c, exactly as cfg_load parses a file;
+ * messages name `name` and the line. 0 or -1 with a message in err. */
+int cfg_load_text(NlpcConfig *c, const char *text, const char *name,
+                  char *err, size_t errlen);
+
 /* Apply one "section.key=value" override through the same table and
  * per-value checks. Returns 0 or -1 with a message in err. */
 int cfg_set(NlpcConfig *c, const char *assignment, char *err,
@@ -133,5 +139,9 @@ size_t cfg_fingerprint(const NlpcConfig *c, char *buf, size_t len);
 
 /* Print every key with type, default, allowed range and description. */
 void cfg_help(FILE *f);
+
+/* The same for the keys of the listed sections only (a NULL-terminated
+ * list of names such as "data"; NULL = every section). */
+void cfg_help_sections(FILE *f, const char *const *sections);
 
 #endif

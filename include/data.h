@@ -52,6 +52,13 @@ int data_idx_read_labels(const char *path, uint8_t **lab, int *count,
 int data_load(const NlpcConfig *cfg, DataSplit *d, char *err,
               size_t errlen);
 
+/* The pixels per image of the training images file that the
+ * configuration names ([data] set and dir), from its header alone; path
+ * (pathlen bytes) receives the file's name for messages. 0, or -1 with a
+ * message (missing file, bad header). */
+int data_image_size(const NlpcConfig *cfg, int *dim, char *path,
+                    size_t pathlen, char *err, size_t errlen);
+
 /* Standardise every column of s to zero mean and unit variance (a constant
  * image becomes all zeros). */
 void data_standardise(DataSet *s);

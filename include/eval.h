@@ -45,6 +45,18 @@ EvalModel *eval_svm_train(const EvalFeatures *train, double C, double eps,
 /* Fraction of samples in f the model classifies correctly. */
 double eval_svm_accuracy(const EvalModel *m, const EvalFeatures *f);
 
+/* The model's confusion matrix on f: conf[t * classes + p] counts the
+ * samples of label t (0..classes-1) predicted as p. 0, or -1 when a label
+ * lies outside 0..classes-1 or the shapes differ. */
+int eval_svm_confusion(const EvalModel *m, const EvalFeatures *f,
+                       int classes, long *conf);
+
+/* Write the model as liblinear's text model file (save_model; readable
+ * by liblinear's load_model and its predict tool), through "<path>.tmp"
+ * renamed into place. 0 or -1 with a message in err. */
+int eval_svm_save(const EvalModel *m, const char *path, char *err,
+                  size_t errlen);
+
 void eval_svm_free(EvalModel *m);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <cJSON.h>
+
 #include "config.h"
 
 /* Write /weights/A0 .. /weights/A{nodes-1} (each width x width, stored so
@@ -26,6 +28,13 @@ int out_write_weights(const char *path, const NlpcConfig *cfg,
  * the array. Refuses a file whose format or shapes are wrong. */
 int out_read_weights(const char *path, int *nodes, int *width, double ***A,
                      char *err, size_t errlen);
+
+/* The root attributes iteration and config (the resolved configuration
+ * text, malloc'd into *config for the caller to free) of a weights file
+ * whose format is checked as out_read_weights does. 0 or -1 with a
+ * message in err. */
+int out_read_attrs(const char *path, int *iteration, char **config,
+                   char *err, size_t errlen);
 
 /* Figures of a finished run, for summary.json. */
 typedef struct {
@@ -45,5 +54,10 @@ typedef struct {
  * iterations, the figures above and the resolved configuration text. */
 int out_write_summary(const char *path, const NlpcConfig *cfg,
                       const OutSummary *s, char *err, size_t errlen);
+
+/* Write the JSON object obj to path (as cJSON_Print formats it), through
+ * "<path>.tmp" renamed into place. 0 or -1 with a message in err. */
+int out_write_json(const char *path, const cJSON *obj, char *err,
+                   size_t errlen);
 
 #endif

@@ -64,6 +64,18 @@ Trainer *train_new(const NlpcConfig *cfg, const NetTopo *t,
                    const DataSet *train, long n_train, char *err,
                    size_t errlen);
 
+/* A network that can only run forward, for train_features,
+ * train_set_weights and train_gather_weights, nothing else (no batches,
+ * no updates, no state): every node with the initial weights train_new
+ * draws from the configuration's seed (the same code). Returns NULL with
+ * a message on no memory. Not collective. */
+Trainer *train_new_network(const NlpcConfig *cfg, const NetTopo *t,
+                           char *err, size_t errlen);
+
+/* Replace every A_j by A[j] (n x n each, column-major), given on rank 0
+ * and ignored elsewhere. Collective. */
+void train_set_weights(Trainer *tr, double *const *A);
+
 /* Batch columns per iteration, K. */
 int train_batch_size(const Trainer *tr);
 

@@ -810,32 +810,62 @@ static int cfg_load_result(CfgLoad *st, int rc, NlpcConfig *c, char *err,
     return 0;
 }
 
+/* Parse the open stream f, named `name` in messages, over c: all or
+ * nothing, as cfg_load. */
+static int cfg_load_stream(NlpcConfig *c, FILE *f, const char *name,
+                           char *err, size_t errlen)
+{
+    CfgLoad *st = calloc(1, sizeof *st);
+    int rc;
+
+    if (!st) {
+        err_set(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
+    st->f = f;
+    st->path = name;
+    st->cfg = *c;
+    rc = ini_parse_stream(cfg_read_line, st, cfg_on_pair, st);
+    rc = cfg_load_result(st, rc, c, err, errlen);
+    free(st);
+    return rc;
+}
+
 /* Apply the INI file at path over c. All or nothing: c is only changed
  * when the whole file is valid. Returns 0, or -1 with "path:line: ..." in
  * err for the first problem (syntax, unknown section or key, bad value,
  * duplicate key, over-long line). */
 int cfg_load(NlpcConfig *c, const char *path, char *err, size_t errlen)
 {
-    CfgLoad *st = calloc(1, sizeof *st);
+    FILE *f = fopen(path, "r");
     int rc;
 
-    if (!st) {
-        err_set(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    st->f = fopen(path, "r");
-    if (!st->f) {
+    if (!f) {
         err_set(err, errlen, "%s: cannot open: %s; check the path", path,
                 strerror(errno));
-        free(st);
         return -1;
     }
-    st->path = path;
-    st->cfg = *c;
-    rc = ini_parse_stream(cfg_read_line, st, cfg_on_pair, st);
-    rc = cfg_load_result(st, rc, c, err, errlen);
-    fclose(st->f);
-    free(st);
+    rc = cfg_load_stream(c, f, path, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+/* The text is read through a memory stream, so that a stored
+ * configuration goes through exactly the parser of a file. */
+int cfg_load_text(NlpcConfig *c, const char *text, const char *name,
+                  char *err, size_t errlen)
+{
+    size_t len = strlen(text);
+    FILE *f = fmemopen((void *)text, len > 0 ? len : 1, "r");
+    int rc;
+
+    if (!f) {
+        err_set(err, errlen, "%s: cannot read the configuration text: %s",
+                name, strerror(errno));
+        return -1;
+    }
+    rc = cfg_load_stream(c, f, name, err, errlen);
+    fclose(f);
     return rc;
 }
 
@@ -1108,21 +1138,39 @@ static void cfg_type_text(const CfgOption *o, char *buf, size_t len)
     }
 }
 
-/* Print every key: section.key, default, type with range or words, and
- * the description. */
-void cfg_help(FILE *f)
+static int cfg_section_in(const char *section, const char *const *list)
+{
+    for (; list && *list; list++)
+        if (strcmp(section, *list) == 0)
+            return 1;
+    return list == NULL;
+}
+
+/* Print the keys of the listed sections (every key when sections is
+ * NULL): section.key, default, type with range or words, and the
+ * description. */
+void cfg_help_sections(FILE *f, const char *const *sections)
 {
     char type[256];
+    const char *last = "";
 
     fprintf(f, "Configuration keys (set in the INI file, or with "
             "--set section.key=value):\n");
     for (size_t i = 0; i < CFG_NOPT; i++) {
         const CfgOption *o = &cfg_options[i];
 
-        if (i == 0 || strcmp(o->section, cfg_options[i - 1].section) != 0)
+        if (!cfg_section_in(o->section, sections))
+            continue;
+        if (strcmp(o->section, last) != 0)
             fprintf(f, "\n[%s]\n", o->section);
+        last = o->section;
         cfg_type_text(o, type, sizeof type);
         fprintf(f, "  %s.%s = %s\n      %s; default %s\n      %s\n",
                 o->section, o->key, o->def, type, o->def, o->desc);
     }
+}
+
+void cfg_help(FILE *f)
+{
+    cfg_help_sections(f, NULL);
 }

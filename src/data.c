@@ -538,6 +538,33 @@ static int check_validation(const NlpcConfig *cfg, int n, char *err,
     return 0;
 }
 
+/* Reads only the header of the training images file: a caller can check
+ * the image size against a network before loading anything. */
+int data_image_size(const NlpcConfig *cfg, int *dim, char *path,
+                    size_t pathlen, char *err, size_t errlen)
+{
+    char dir[PATH_LEN], ipath[PATH_LEN];
+    uint32_t d[3];
+    gzFile gz;
+    int rc;
+
+    if (set_dir(cfg, dir, err, errlen) < 0
+        || find_idx(dir, "train-images-idx3-ubyte", cfg->data_set, ipath,
+                    err, errlen) < 0)
+        return -1;
+    snprintf(path, pathlen, "%s", ipath);
+    gz = idx_open(ipath, err, errlen);
+    if (!gz)
+        return -1;
+    rc = idx_header(gz, ipath, IDX_MAGIC_IMAGES, 3, d, err, errlen);
+    if (rc == 0)
+        rc = idx_image_dims(ipath, d, err, errlen);
+    gzclose(gz);
+    if (rc == 0)
+        *dim = (int)(d[1] * d[2]);
+    return rc;
+}
+
 int data_load(const NlpcConfig *cfg, DataSplit *d, char *err,
               size_t errlen)
 {

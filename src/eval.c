@@ -12,13 +12,14 @@
  * pass through the origin, which hurts a linear SVM on features that are
  * not centred, such as non-negative sparse codes.
  *
- * This module deliberately does not choose C, cross-validate, save models
- * or talk to MPI; the caller gathers features on one rank.
+ * This module deliberately does not choose C, cross-validate or talk to
+ * MPI; the caller gathers features on one rank.
  */
 #include "eval.h"
 #include "errmsg.h"
 
 #include <limits.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -323,6 +324,54 @@ double eval_svm_accuracy(const EvalModel *m, const EvalFeatures *f)
         right += guess == f->y[i];
     }
     return (double)right / f->count;
+}
+
+/* Labels are stored as doubles; predict() returns one of the training
+ * labels, so both compare exactly as integers. */
+int eval_svm_confusion(const EvalModel *m, const EvalFeatures *f,
+                       int classes, long *conf)
+{
+    if (m == NULL || f == NULL || f->dim != m->dim || classes < 1)
+        return -1;
+    memset(conf, 0, sizeof *conf * (size_t)classes * (size_t)classes);
+    for (int i = 0; i < f->count; i++) {
+        int truth = (int)f->y[i];
+        int guess = (int)predict(m->model, f->pool + f->start[i]);
+
+        if (truth < 0 || truth >= classes || guess < 0 || guess >= classes)
+            return -1;
+        conf[(size_t)truth * classes + guess]++;
+    }
+    return 0;
+}
+
+/* liblinear's save_model reports only -1; errno tells why. */
+int eval_svm_save(const EvalModel *m, const char *path, char *err,
+                  size_t errlen)
+{
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 5);
+    int rc = 0;
+
+    if (m == NULL || tmp == NULL) {
+        free(tmp);
+        return err_set(err, errlen, "%s: no model or no memory", path);
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    errno = 0;
+    if (save_model(tmp, m->model) != 0) {
+        rc = err_set(err, errlen, "%s: cannot write the SVM model: %s; "
+                     "choose another place with --out", tmp,
+                     errno ? strerror(errno) : "liblinear error");
+        remove(tmp);
+    } else if (rename(tmp, path) != 0) {
+        rc = err_set(err, errlen, "%s: cannot rename %s into place: %s",
+                     path, tmp, strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+    return rc;
 }
 
 void eval_svm_free(EvalModel *m)

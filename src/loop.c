@@ -26,7 +26,7 @@
 #include "ckpt.h"
 #include "engine.h"
 #include "errmsg.h"
-#include "evaluate.h"
+#include "assess.h"
 #include "runlog.h"
 
 #define TERM_BUDGET 1.5     /* seconds after SIGTERM a checkpoint may end */
@@ -325,7 +325,7 @@ void loop_train(Trainer *tr, const NlpcConfig *c, const NetTopo *t,
         now = MPI_Wtime();
         st.val_acc = NAN;
         if (c->monitor_every > 0 && (it + 1) % c->monitor_every == 0) {
-            st.val_acc = evaluate_monitor(tr, c, t, d, counts);
+            st.val_acc = assess_monitor(tr, c, d, counts, t->rank);
             res->monitor_seconds += MPI_Wtime() - now;
         }
         if (t->rank == 0) {

@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assess.h"
 #include "blas.h"
 #include "config.h"
 #include "data.h"
 #include "errmsg.h"
-#include "evaluate.h"
 #include "net.h"
 #include "loop.h"
 #include "output.h"
@@ -268,15 +268,16 @@ static int train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
 {
     char err[CFG_ERR_MAX * 2] = "";
     OutSummary s = { .ranks = t->size };
+    AssessResult r;
     Trainer *tr = train_new(c, t, t->rank == 0 ? &d->train : NULL,
                             counts[0], err, sizeof(err));
     LoopResult lr;
-    EvalResult r;
     int start;
     double t_eval;
 
     if (!tr)
         net_fatal(t, t->rank + 1, "%s", err);
+    memset(&r, 0, sizeof(r));
     fault_from_env(tr);
     start = loop_resume(tr, c, t, err, sizeof(err));
     if (start < 0) {
@@ -298,14 +299,17 @@ static int train_evaluate_write(const NlpcConfig *c, const DataSplit *d,
     s.resumed_from = start;
 
     t_eval = MPI_Wtime();
-    if (evaluate_network(tr, c, t, d, counts, &r, err, sizeof(err)))
+    if (assess_network(tr, c, d, counts, t->rank, &r, NULL, NULL, err,
+                       sizeof(err)) != 0)
         net_fatal(t, 1, "evaluation: %s", err);
-    s.train_accuracy = r.train;
-    s.val_accuracy = r.val;
-    s.test_accuracy = r.test;
-    s.forward_seconds = r.forward_seconds;
     net_barrier(t);
     s.eval_seconds = MPI_Wtime() - t_eval;
+    s.forward_seconds = r.forward_seconds[ASSESS_TRAIN]
+                        + r.forward_seconds[ASSESS_VAL]
+                        + r.forward_seconds[ASSESS_TEST];
+    s.train_accuracy = r.train_accuracy;
+    s.val_accuracy = r.val_accuracy;
+    s.test_accuracy = r.test_accuracy;
     if (write_outputs(tr, c, &s, t->rank, err, sizeof(err)) != 0)
         net_fatal(t, 1, "%s", err);
     net_barrier(t);

@@ -313,6 +313,47 @@ int out_read_weights(const char *path, int *nodes, int *width, double ***A,
     return rc;
 }
 
+/* iteration and config of an open weights file whose header is
+ * checked */
+static int out_get_attrs(hid_t file, const char *path, int *iteration,
+                         char **config, char *err, size_t errlen)
+{
+    int nodes, width;
+
+    if (out_get_header(file, path, &nodes, &width, err, errlen) < 0)
+        return -1;
+    if (h5io_get_int(file, "iteration", iteration) < 0
+        || h5io_get_str(file, "config", config) < 0)
+        return err_set(err, errlen, "%s: missing or bad iteration or "
+                       "config attribute", path);
+    return 0;
+}
+
+int out_read_attrs(const char *path, int *iteration, char **config,
+                   char *err, size_t errlen)
+{
+    H5ioQuiet quiet;
+    hid_t file;
+    int it = 0, rc;
+    char *text = NULL;
+
+    h5io_mute(&quiet);
+    file = h5io_open_read(path);
+    if (file < 0) {
+        h5io_unmute(&quiet);
+        return err_set(err, errlen, "%s: not an HDF5 file or truncated",
+                       path);
+    }
+    rc = out_get_attrs(file, path, &it, &text, err, errlen);
+    H5Fclose(file);
+    h5io_unmute(&quiet);
+    if (rc == 0) {
+        *iteration = it;
+        *config = text;
+    }
+    return rc;
+}
+
 /* ---- summary.json ------------------------------------------------------ */
 
 /* Adds one number, or null when `is_null`; 0 or -1 on no memory. */
@@ -380,15 +421,11 @@ static int out_put_text(const char *tmp, const char *text, char *err,
     return rc;
 }
 
-/* Writes the summary to `path` itself (callers pass <dir>/summary.json),
- * through <path>.tmp. Non-finite figures (NaN, inf) come out as null,
- * since JSON has no spelling for them. */
-int out_write_summary(const char *path, const NlpcConfig *cfg,
-                      const OutSummary *s, char *err, size_t errlen)
+/* Writes through <path>.tmp, renamed over path when complete. */
+int out_write_json(const char *path, const cJSON *obj, char *err,
+                   size_t errlen)
 {
-    char *text = out_config_text(cfg);
     char *tmp = h5io_tmp_name(path);
-    cJSON *obj = text != NULL ? out_summary_json(cfg, s, text) : NULL;
     char *json = obj != NULL ? cJSON_Print(obj) : NULL;
     int rc = -1;
 
@@ -403,8 +440,25 @@ int out_write_summary(const char *path, const NlpcConfig *cfg,
     rc = out_publish(tmp, path, err, errlen);
 done:
     cJSON_free(json);
-    cJSON_Delete(obj);
     free(tmp);
+    return rc;
+}
+
+/* Writes the summary to `path` itself (callers pass <dir>/summary.json).
+ * Non-finite figures (NaN, inf) come out as null, since JSON has no
+ * spelling for them. */
+int out_write_summary(const char *path, const NlpcConfig *cfg,
+                      const OutSummary *s, char *err, size_t errlen)
+{
+    char *text = out_config_text(cfg);
+    cJSON *obj = text != NULL ? out_summary_json(cfg, s, text) : NULL;
+    int rc;
+
+    if (obj == NULL)
+        rc = err_set(err, errlen, "%s: out of memory", path);
+    else
+        rc = out_write_json(path, obj, err, errlen);
+    cJSON_Delete(obj);
     free(text);
     return rc;
 }

@@ -74,6 +74,9 @@ struct Trainer {
     double *goal_G;
 };
 
+static void state_move(Trainer *tr, int l, double *root_buf,
+                       double *node_buf, size_t count, int to_root);
+
 static const char *const term_names[TRAIN_TERMS] = {
     "te", "sparsity", "goal", "prop", "ge", "frob", "coher", "logdet", "J",
     "cand", "ge_rel", "wait", "busy", "sent_mb"
@@ -162,9 +165,11 @@ static void node_alloc_untied(Trainer *tr, TrainNode *nd, int *ok)
     nd->Enext = block(nk, ok);
 }
 
-static int node_alloc(Trainer *tr, TrainNode *nd, int l)
+/* what a node needs to run the forward pass: its threshold, A, A_prev
+ * (the initialisation copies A there) and the threshold's scratch */
+static int node_alloc_forward(Trainer *tr, TrainNode *nd, int l)
 {
-    size_t nn = (size_t)tr->n * tr->n, nk = (size_t)tr->n * tr->K;
+    size_t nn = (size_t)tr->n * tr->n;
     int ok = 1;
 
     nd->l = l;
@@ -173,6 +178,15 @@ static int node_alloc(Trainer *tr, TrainNode *nd, int l)
     nd->thr.tau = tr->cfg.tau_abs[l - 1];
     nd->A = block(nn, &ok);
     nd->A_prev = block(nn, &ok);
+    nd->work = block((size_t)tr->n, &ok);
+    return ok ? 0 : -1;
+}
+
+static int node_alloc(Trainer *tr, TrainNode *nd, int l)
+{
+    size_t nk = (size_t)tr->n * tr->K;
+    int ok = node_alloc_forward(tr, nd, l) == 0;
+
     nd->Uin = block(nk, &ok);
     nd->Q = block(nk, &ok);
     nd->U = block(nk, &ok);
@@ -187,7 +201,6 @@ static int node_alloc(Trainer *tr, TrainNode *nd, int l)
         nd->Yprev = block(nk, &ok);
     nd->tau = block((size_t)tr->K, &ok);
     nd->tau_d = block((size_t)tr->K, &ok);
-    nd->work = block((size_t)tr->n, &ok);
     nd->uw = update_work_new(tr->n);
     if (!ok || !nd->uw)
         return -1;
@@ -278,6 +291,54 @@ Trainer *train_new(const NlpcConfig *cfg, const NetTopo *t,
         return NULL;
     }
     return tr;
+}
+
+Trainer *train_new_network(const NlpcConfig *cfg, const NetTopo *t,
+                           char *err, size_t errlen)
+{
+    Trainer *tr = calloc(1, sizeof(*tr));
+    int ok = tr != NULL;
+
+    if (tr) {
+        tr->cfg = *cfg;
+        tr->t = t;
+        tr->L = cfg->nodes;
+        tr->n = cfg->width;
+        tr->lG = cfg->goal_node;
+        mixed_set(cfg->precision == CFG_PREC_MIXED);
+        tr->node = calloc((size_t)tr->L, sizeof(*tr->node));
+        tr->use_stale = calloc((size_t)tr->L, sizeof(int));
+        ok = tr->node && tr->use_stale;
+    }
+    for (int l = 1; ok && l <= tr->L; l++) {
+        TrainNode *nd = local_node(tr, l);
+
+        if (nd && node_alloc_forward(tr, nd, l) != 0)
+            ok = 0;
+        else if (nd)
+            node_init_weights(tr, nd);
+    }
+    if (!ok) {
+        snprintf(err, errlen, "out of memory for %d nodes of width %d",
+                 cfg->nodes, cfg->width);
+        train_free(tr);
+        return NULL;
+    }
+    return tr;
+}
+
+void train_set_weights(Trainer *tr, double *const *A)
+{
+    size_t nn = (size_t)tr->n * tr->n;
+    int root = tr->t->rank == 0;
+
+    for (int l = 1; l <= tr->L; l++) {
+        TrainNode *nd = local_node(tr, l);
+
+        state_move(tr, l, root ? A[l - 1] : NULL, nd ? nd->A : NULL, nn, 0);
+        if (nd)
+            memcpy(nd->A_prev, nd->A, nn * sizeof(double));
+    }
 }
 
 int train_batch_size(const Trainer *tr)

@@ -28,46 +28,54 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* n images of 4 x 8 pixels: a class-specific bar pattern plus noise, so
- * that the classes are learnable but not trivially separable */
-static void write_images(const char *path, int n, Rng *r)
+void harness_write_idx(const char *images, const char *labels, int n,
+                       int rows, int cols, const uint8_t *pix,
+                       const uint8_t *lab)
 {
-    size_t len = 16 + (size_t)n * DIM;
-    uint8_t *b = malloc(len);
-    double noise[DIM];
-    FILE *f = fopen(path, "wb");
+    uint8_t h[16];
+    FILE *f = fopen(images, "wb");
 
-    put32(b, 0x803);
-    put32(b + 4, (uint32_t)n);
-    put32(b + 8, 4);
-    put32(b + 12, 8);
+    assert_non_null(f);
+    put32(h, 0x803);
+    put32(h + 4, (uint32_t)n);
+    put32(h + 8, (uint32_t)rows);
+    put32(h + 12, (uint32_t)cols);
+    assert_int_equal(fwrite(h, 1, 16, f), 16);
+    assert_int_equal(fwrite(pix, 1, (size_t)n * rows * cols, f),
+                     (size_t)n * rows * cols);
+    assert_int_equal(fclose(f), 0);
+    f = fopen(labels, "wb");
+    assert_non_null(f);
+    put32(h, 0x801);
+    assert_int_equal(fwrite(h, 1, 8, f), 8);
+    assert_int_equal(fwrite(lab, 1, (size_t)n, f), (size_t)n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* n images of 4 x 8 pixels, image k of class k % 10: a class-specific bar
+ * pattern plus noise, so that the classes are learnable but not
+ * trivially separable */
+static void write_set(const char *images, const char *labels, int n,
+                      Rng *r)
+{
+    uint8_t *b = malloc((size_t)n * DIM), *lab = malloc((size_t)n);
+    double noise[DIM];
+
     for (int k = 0; k < n; k++) {
         int c = k % 10;
 
+        lab[k] = (uint8_t)c;
         rng_uniform(r, noise, DIM);
         for (int j = 0; j < DIM; j++) {
             int bar = (j * 7 + c * 3) % 10 < 3;   /* distinct per class */
             double v = 90.0 * noise[j] + (bar ? 140.0 : 20.0);
 
-            b[16 + (size_t)k * DIM + j] = (uint8_t)(v > 255 ? 255 : v);
+            b[(size_t)k * DIM + j] = (uint8_t)(v > 255 ? 255 : v);
         }
     }
-    fwrite(b, 1, len, f);
-    fclose(f);
+    harness_write_idx(images, labels, n, 4, 8, b, lab);
     free(b);
-}
-
-static void write_labels(const char *path, int n)
-{
-    FILE *f = fopen(path, "wb");
-    uint8_t h[8];
-
-    put32(h, 0x801);
-    put32(h + 4, (uint32_t)n);
-    fwrite(h, 1, 8, f);
-    for (int k = 0; k < n; k++)
-        fputc(k % 10, f);
-    fclose(f);
+    free(lab);
 }
 
 int harness_setup(void **state)
@@ -80,10 +88,10 @@ int harness_setup(void **state)
         return -1;
     harness_env();
     rng_init(&r, 11, 1);
-    write_images(DATA "/train-images-idx3-ubyte", 400, &r);
-    write_labels(DATA "/train-labels-idx1-ubyte", 400);
-    write_images(DATA "/t10k-images-idx3-ubyte", 100, &r);
-    write_labels(DATA "/t10k-labels-idx1-ubyte", 100);
+    write_set(DATA "/train-images-idx3-ubyte", DATA
+              "/train-labels-idx1-ubyte", 400, &r);
+    write_set(DATA "/t10k-images-idx3-ubyte", DATA
+              "/t10k-labels-idx1-ubyte", 100, &r);
     return 0;
 }
 

@@ -5,6 +5,8 @@
 #ifndef NLPC_TEST_HARNESS_H
 #define NLPC_TEST_HARNESS_H
 
+#include <stdint.h>
+
 #define TMP "tests/tmp/whole"
 #define DATA TMP "/data"
 #define MPIRUN "mpirun --bind-to none "
@@ -13,6 +15,12 @@
 /* cmocka group setup: an empty TMP with the synthetic data set in DATA
  * (400 training and 100 test images of 4 x 8 pixels, ten classes) */
 int harness_setup(void **state);
+
+/* write an IDX image file (n images of rows x cols bytes, pix) and its
+ * label file (n labels, lab); asserts that both are written */
+void harness_write_idx(const char *images, const char *labels, int n,
+                       int rows, int cols, const uint8_t *pix,
+                       const uint8_t *lab);
 
 /* the MPI environment make check exports, for a test program run alone */
 void harness_env(void);
