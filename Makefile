@@ -2,7 +2,8 @@
 #
 #   make            build bin/nlpc_mpi (installs missing Debian packages)
 #   make run        the main job: 6 ranks, default config, real MNIST
-#   make check      build and run the test suite
+#   make check      build and run the test suite (NLPC_CHECK_SLURM=1: and
+#                   the SLURM test)
 #   make deps       install missing Debian packages (no apt call if none)
 #   make data       fetch and verify MNIST and Fashion-MNIST into data/
 #   make bench      the machine's GEMM rate at the trainer's shape
@@ -78,8 +79,12 @@ run: bin/nlpc_mpi
 	@scripts/fetch-data.sh data
 	$(MPIRUN) -np $(NP) bin/nlpc_mpi $(CONFIG)
 
+# NLPC_CHECK_SLURM=1 adds the SLURM test (tests/slurm/run.sh: a private
+# one-machine cluster, needs root, about 2 minutes); .ci/run sets it
+SLURM_TEST = $(if $(filter 1,$(NLPC_CHECK_SLURM)),tests/slurm/run.sh)
+
 check: tests
-	@tests/run.sh $(TEST_BIN)
+	@tests/run.sh $(TEST_BIN) $(SLURM_TEST)
 
 bin/peak: bench/peak.c $(BUILD)/libnlpc.a | $(DEPS_OK)
 	@mkdir -p bin

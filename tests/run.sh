@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run every cmocka test program given on the command line and end with one
-# line CI can count: "N passed, N failed". A program that dies before its
-# summary counts as one failure, so a crash can never pass unnoticed.
+# Run every cmocka test program given on the command line (or a script
+# that prints cmocka's [ RUN ] and [ OK ] lines, such as tests/slurm/run.sh)
+# and end with one line CI can count: "N passed, N failed". A program that
+# dies before its summary counts as one failure, so a crash can never pass
+# unnoticed.
 set -u
 passed=0
 failed=0
