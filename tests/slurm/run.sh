@@ -340,10 +340,10 @@ train_job_completes() {
     need_cluster || return 1
     tiny a
     id=$(submit a NLPC_MAX_REQUEUES=0 -- -n 3 --time=5 jobs/train.sbatch \
-         "${TINY[@]}") || return 1
+         "${TINY[@]}" --set train.iterations=5) || return 1
     expect_completed "$id" 60 a || return 1
     mentions "$W/a.out" "3 ranks" || return 1
-    # tiny.ini trains 5 iterations: the final checkpoint is the fifth
+    # 5 iterations: the final checkpoint is the fifth
     [ -s "$out/checkpoints/ckpt-00000005.h5" ] ||
         { note "no checkpoint $out/checkpoints/ckpt-00000005.h5"; return 1; }
     # the three tasks formed one MPI job of 3 ranks, not 3 single runs
@@ -364,7 +364,7 @@ slurm_run_has_the_weights_of_a_run_without_slurm() {
         { note "needs the weights of train_job_completes"; return 1; }
     tiny serial
     mpirun --bind-to none -np 1 bin/nlpc_mpi "${TINY[@]}" \
-        >"$W/serial.log" 2>&1 || { tail "$W/serial.log" >&2; return 1; }
+        --set train.iterations=5 >"$W/serial.log" 2>&1 || { tail "$W/serial.log" >&2; return 1; }
     h5diff -q "$W/a/weights.h5" "$W/serial/weights.h5" /weights
 }
 
