@@ -3,7 +3,8 @@
 #   make            build bin/nlpc_mpi and bin/nlpc_eval (installs missing
 #                   Debian packages)
 #   make run        the main job: 6 ranks, default config, real MNIST
-#   make check      build and run the test suite
+#   make check      build and run the test suite (NLPC_CHECK_SLURM=1: and
+#                   the SLURM test)
 #   make deps       install missing Debian packages (no apt call if none)
 #   make data       fetch and verify MNIST and Fashion-MNIST into data/
 #   make bench      the machine's GEMM rate at the trainer's shape
@@ -87,10 +88,14 @@ run: bin/nlpc_mpi
 
 # install-deps.sh again (a no-op when all is there): the script tests need
 # packages (python3-matplotlib) that may have gone since the build; in the
-# recipe, not as a prerequisite, so that make -j runs no two apt at once
+# recipe, not as a prerequisite, so that make -j runs no two apt at once.
+# NLPC_CHECK_SLURM=1 adds the SLURM test (tests/slurm/run.sh: a private
+# one-machine cluster, needs root, about 2 minutes); .ci/run sets it
+SLURM_TEST = $(if $(filter 1,$(NLPC_CHECK_SLURM)),tests/slurm/run.sh)
+
 check: tests
 	@scripts/install-deps.sh
-	@tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS)
+	@tests/run.sh $(TEST_BIN) $(TEST_SCRIPTS) $(SLURM_TEST)
 
 bin/peak: bench/peak.c $(BUILD)/libnlpc.a | $(DEPS_OK)
 	@mkdir -p bin

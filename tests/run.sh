@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Run every test program given on the command line (cmocka programs, and
-# scripts that print cmocka's [ RUN ] / [ OK ] lines) and end with one
-# line CI can count: "N passed, N failed". A program that dies before its
-# summary counts as one failure, so a crash can never pass unnoticed.
+# Run every cmocka test program given on the command line (or a script
+# that prints cmocka's [ RUN ] and [ OK ] lines, such as tests/slurm/run.sh)
+# and end with one line CI can count: "N passed, N failed". A program that
+# dies before its summary counts as one failure, so a crash can never pass
+# unnoticed.
 set -u
 passed=0
 failed=0
