@@ -20,8 +20,9 @@ totals, value empty for a case that did not run, note saying why):
   sync_1r ... the 6-node network, full MNIST, batches of 15%: 1 rank on
   async_6r    1 core, 2 ranks on 2 cores, 6 ranks on 2 cores, sync and
               async; per-phase seconds per node and summed, GFLOP/s of
-              the iteration and of each phase, ratio to the peak of the
-              cores used
+              the iteration and of each phase, ratio to the DGEMM peak of
+              the cores used, measured again just before each run
+              (peak_now: the machine is shared)
   speedup     sync and async, 2 and 6 ranks against 1
   model       the scaling model from the 1-rank phases and the message
               time, checked against the 1- and 2-rank runs, and L ranks on
@@ -217,6 +218,27 @@ def flops_node(l, L, lG, n, K, updated, log_terms=True, best=True):
     return f
 
 
+def pin(cmd, cores):
+    """cmd restricted to the first `cores` cores"""
+    if cores < CORES:
+        return ["taskset", "-c", "0-%d" % (cores - 1)] + cmd
+    return cmd
+
+
+def peak_now(case, cores):
+    """DGEMM rate on the cores a run is about to use, measured just
+    before it: the machine is shared, and its load changes from run to
+    run, so each run is compared with the peak of its own moment"""
+    env = dict(ENV, OPENBLAS_NUM_THREADS=str(cores))
+    text = sh(pin(["bin/peak", PEAK_ARGS[0], PEAK_ARGS[1], "3"], cores),
+              env=env)
+    rate = float(re.search(r"^dgemm .* ([0-9.]+) GFLOP/s$", text,
+                           re.M).group(1))
+    emit(case, "peak_now", rate, "GFLOP/s",
+         note="DGEMM on %d core(s) just before the run" % cores)
+    return rate
+
+
 def run_trainer(case, np_, sets, cores):
     """train ITERS iterations into <OUT>/runs/<case> with np_ ranks on the
     first `cores` cores; the rows of log.csv after the first, and
@@ -230,8 +252,7 @@ def run_trainer(case, np_, sets, cores):
     for s in sets:
         cmd += ["--set", s]
     cmd.append(CONFIG)
-    if cores < CORES:
-        cmd = ["taskset", "-c", "0-%d" % (cores - 1)] + cmd
+    cmd = pin(cmd, cores)
     t0 = time.time()
     text = sh(cmd)
     wall = time.time() - t0
@@ -250,8 +271,10 @@ def mean(rows, key):
     return sum(vals) / len(vals) if vals else 0.0
 
 
-def analyse(case, rows, summary, L, lG, n, K, cores, peak):
-    """per-node and summed phase seconds, flops and rates of one run"""
+def analyse(case, rows, summary, L, lG, n, K, cores):
+    """per-node and summed phase seconds, flops and rates of one run,
+    against the DGEMM peak measured just before it"""
+    peak = peak_now(case, cores)
     res = {"s": mean(rows, "seconds"), "phase": {}, "node": {},
            "flops": 0.0, "pflops": dict.fromkeys(PHASES, 0.0)}
     for l in range(1, L + 1):
@@ -332,10 +355,11 @@ def case_msg(n, K):
 def line(case, r, extra=""):
     ph = r["phase"]
     upd = sum(ph[p] for p in UPDATE_PHASES)
-    print("%-11s %6.3f s/iter  %6.1f GFLOP/s  fwd %.3f  goal %.3f  "
-          "halo %.3f  update %.3f  wait %.3f%s" %
-          (case, r["s"], r["flops"] / r["s"] / 1e9, ph["fwd"], ph["goal"],
-           ph["halo"], upd, ph["wait"], extra), flush=True)
+    rate = r["flops"] / r["s"] / 1e9
+    print("%-11s %6.3f s/iter  %6.1f GFLOP/s (%3.0f%% of %.1f)  fwd %.3f  "
+          "goal %.3f  halo %.3f  update %.3f  wait %.3f%s" %
+          (case, r["s"], rate, 100 * rate / r["peak"], r["peak"], ph["fwd"],
+           ph["goal"], ph["halo"], upd, ph["wait"], extra), flush=True)
 
 
 def subset(K):
@@ -344,7 +368,7 @@ def subset(K):
             "data.test_limit=%d" % (N_TEST // 10)]
 
 
-def case_scaling(main, peak, L, lG, K):
+def case_scaling(main, L, lG, K):
     res = {}
     for mode in ("sync", "async"):
         for np_, cores in ((1, 1), (2, min(2, CORES)), (L, min(2, CORES))):
@@ -352,8 +376,7 @@ def case_scaling(main, peak, L, lG, K):
             full = case == "sync_2r"
             rows, summ, _ = run_trainer(case, np_, main + [
                 "train.mode=" + mode] + ([] if full else subset(K)), cores)
-            r = analyse(case, rows, summ, L, lG, WIDTH, K, cores,
-                        peak["dgemm_%dcore" % cores])
+            r = analyse(case, rows, summ, L, lG, WIDTH, K, cores)
             res[case] = r
             line(case, r, "  (%d ranks, %d cores)" % (np_, cores))
     for mode in ("sync", "async"):
@@ -409,6 +432,12 @@ def case_model(res, msg, L, lG, K):
         emit("model", "sync_%dr_ratio" % P, t / meas, "ratio")
         print("model       sync, %d rank(s): %.3f s/iter predicted, %.3f "
               "measured (%.2f)" % (P, t, meas, t / meas), flush=True)
+    # the same layout from the 2-rank run's own phase times: what is left
+    # of the gap is the schedule, not the slower compute of two busy ranks
+    t = model_time(res["sync_2r"]["node"], L, lG, 2, msg, other)
+    emit("model", "sync_2r_own_phases", t, "s",
+         note="from sync_2r's own phase times; measured %.4g s" %
+         res["sync_2r"]["s"])
     block = 8.0 * WIDTH * K
     for label, sec in [("shm", msg)] + [
             ("%gGbps" % g, block * 8 / (g * 1e9)) for g in NET_GBPS]:
@@ -422,24 +451,23 @@ def case_model(res, msg, L, lG, K):
               (L, L, label, sec, t, one["s"] / t), flush=True)
 
 
-def case_batch(main, peak, L, lG):
+def case_batch(main, L, lG):
     n_train = N_TRAIN - VALID
     for frac in BATCH_FRACTIONS:
         K = int(frac * n_train + 0.5)
         case = "batch_%.2f" % frac
         rows, summ, _ = run_trainer(case, 1, main + subset(K), 1)
-        r = analyse(case, rows, summ, L, lG, WIDTH, K, 1,
-                    peak["dgemm_1core"])
+        r = analyse(case, rows, summ, L, lG, WIDTH, K, 1)
         line(case, r, "  (K = %d)" % K)
 
 
-def case_width(widths, peak, L, lG):
+def case_width(widths, L, lG):
     for n, (d, K) in sorted(widths.items()):
         case = "width_%d" % n
         rows, summ, _ = run_trainer(case, 1, [
             "data.set=custom", "data.dir=" + d, "network.width=%d" % n,
             "data.validation=%d" % VALID, "train.batch_fraction=1"], 1)
-        r = analyse(case, rows, summ, L, lG, n, K, 1, peak["dgemm_1core"])
+        r = analyse(case, rows, summ, L, lG, n, K, 1)
         line(case, r, "  (N = %d, K = %d)" % (n, K))
 
 
@@ -502,14 +530,14 @@ def case_projection(res, L):
 
 def table_cases(f):
     f.write("| case | cores | N | K | s/iter | GFLOP/iter | GFLOP/s | "
-            "of peak | fwd | goal | halo | update | wait |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "peak then | of peak | fwd | goal | halo | update | wait |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     for c, r in RES.items():
         ph = r["phase"]
-        f.write("| %s | %d | %d | %d | %.3f | %.1f | %.1f | %.0f%% | %.3f "
-                "| %.3f | %.3f | %.3f | %.3f |\n" %
+        f.write("| %s | %d | %d | %d | %.3f | %.1f | %.1f | %.1f | %.0f%% "
+                "| %.3f | %.3f | %.3f | %.3f | %.3f |\n" %
                 (c, r["cores"], r["n"], r["K"], r["s"], r["flops"] / 1e9,
-                 r["flops"] / r["s"] / 1e9,
+                 r["flops"] / r["s"] / 1e9, r["peak"],
                  100 * r["flops"] / r["s"] / 1e9 / r["peak"], ph["fwd"],
                  ph["goal"], ph["halo"],
                  sum(ph[p] for p in UPDATE_PHASES), ph["wait"]))
@@ -569,12 +597,12 @@ def main():
     L, lG = 6, 6
     main_sets, widths = data_sets()
     K = int(MAIN_FRACTION * (N_TRAIN - VALID) + 0.5)
-    peak = case_peak()
+    case_peak()
     msg = case_msg(WIDTH, K)
-    res = case_scaling(main_sets, peak, L, lG, K)
+    res = case_scaling(main_sets, L, lG, K)
     case_model(res, msg, L, lG, K)
-    case_batch(main_sets, peak, L, lG)
-    case_width(widths, peak, L, lG)
+    case_batch(main_sets, L, lG)
+    case_width(widths, L, lG)
     two = res["sync_2r"]
     case_torch(two["accuracy"], two["train_s"] + two["eval_s"])
     case_projection(res, L)

@@ -145,6 +145,7 @@ static void scaling_cases_report_every_phase_of_every_node(void **state)
         assert_positive(cases[i], "s_per_iter");
         assert_positive(cases[i], "gflops");
         assert_positive(cases[i], "peak_ratio");
+        assert_positive(cases[i], "peak_now");
         assert_positive(cases[i], "t_fwd");
         assert_positive(cases[i], "t_eig");
         assert_positive(cases[i], "t_svd");
@@ -168,6 +169,7 @@ static void speedups_model_and_projection_are_there(void **state)
     assert_positive("speedup", "async_6r");
     assert_positive("model", "sync_1r");
     assert_positive("model", "sync_2r");
+    assert_positive("model", "sync_2r_own_phases");
     assert_positive("model", "sync_6machines_shm");
     assert_positive("model", "sync_6machines_10Gbps");
     assert_positive("projection", "seconds_120_iterations");
