@@ -7,7 +7,8 @@
 #                   the SLURM test)
 #   make deps       install missing Debian packages (no apt call if none)
 #   make data       fetch and verify MNIST and Fashion-MNIST into data/
-#   make bench      the machine's GEMM rate at the trainer's shape
+#   make bench      where the time goes: GEMM peak, per-phase times,
+#                   scaling (BENCH_QUICK=1: tiny sizes, seconds)
 #
 # Flags come from pkg-config; they are expanded when a recipe runs, i.e.
 # after `deps` has installed the packages that provide them.
@@ -80,7 +81,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/tests/harness.o $(BUILD)/libnlpc.a \
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/tests/harness.o \
 	    $(BUILD)/libnlpc.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-tests: $(TEST_BIN) bin/nlpc_mpi bin/nlpc_eval
+tests: $(TEST_BIN) bin/nlpc_mpi bin/nlpc_eval bin/peak bin/msgtime
 
 run: bin/nlpc_mpi
 	@scripts/fetch-data.sh data
@@ -101,10 +102,14 @@ bin/peak: bench/peak.c $(BUILD)/libnlpc.a | $(DEPS_OK)
 	@mkdir -p bin
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnlpc.a $(LDLIBS)
 
-# the machine's GEMM rate at the trainer's shape, on one core and on all
-bench: bin/peak
-	OPENBLAS_NUM_THREADS=1 bin/peak
-	OPENBLAS_NUM_THREADS=$$(nproc) bin/peak
+bin/msgtime: bench/msgtime.c | $(DEPS_OK)
+	@mkdir -p bin
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+# GEMM peak, per-phase times, scaling and the baseline (bench/README.md);
+# BENCH_QUICK=1 for tiny sizes, BENCH_OUT=dir for another output directory
+bench: bin/nlpc_mpi bin/peak bin/msgtime
+	python3 bench/bench.py
 
 clean:
 	rm -rf $(BUILD) bin

@@ -24,9 +24,12 @@ typedef struct Trainer Trainer;
 
 /* The objective terms of one node and iteration (eq. (6)-(10) and the
  * weight constraints of eq. (16)), data terms per sample (divided by K),
- * and its rank's time and traffic in the iteration (with every node in one
- * process, each node shows the process's figures). Objective terms of a
- * node that was not updated are NAN. */
+ * its rank's time and traffic in the iteration (with every node in one
+ * process, each node shows the process's figures), and the wall-clock
+ * seconds its rank spent on this node in each phase of the iteration,
+ * time spent waiting for messages excluded and counted in TERM_T_WAIT
+ * instead. Objective terms of a node that was not updated are NAN, its
+ * update phases 0. */
 enum {
     TERM_TRANSFORM,     /* ||Y_l - Q_l||^2, transform error eq. (7) */
     TERM_SPARSITY,      /* ||Y_l||_1 */
@@ -42,6 +45,19 @@ enum {
     TERM_WAIT,          /* seconds the node's rank waited for messages */
     TERM_BUSY,          /* seconds it did anything else */
     TERM_SENT,          /* megabytes it sent */
+    TERM_T_FWD,         /* forward sNT: batch draw at node 1, A U, top-k */
+    TERM_T_GOAL,        /* goal solve on rank 0, charged to node 1 */
+    TERM_T_ERR,         /* propagated goal D_l and goal error E_l */
+    TERM_T_HALO,        /* A^T E, B E, A E_{l-1} and posting the halo */
+    TERM_T_CSNT,        /* c-sNT and the data terms (element-wise) */
+    TERM_T_GRAM,        /* Gamma and C of the forward update */
+    TERM_T_EIG,         /* its eigendecomposition */
+    TERM_T_SVD,         /* its SVDs */
+    TERM_T_SCALAR,      /* its scalar problems */
+    TERM_T_CAND,        /* candidate products, J, on-line step */
+    TERM_T_BWD,         /* untied backward update */
+    TERM_T_TERMS,       /* finiteness checks and weight-constraint terms */
+    TERM_T_WAIT,        /* waiting for messages on this node's behalf */
     TRAIN_TERMS
 };
 

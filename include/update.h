@@ -57,6 +57,23 @@ typedef struct UpdateWork UpdateWork;
 UpdateWork *update_work_new(int n);
 void update_work_free(UpdateWork *w);
 
+/* Wall-clock seconds the updates spent in each phase, summed in the
+ * workspace over calls until update_work_times reads them. Together the
+ * phases cover the whole of update_forward and update_backward. */
+enum {
+    UPDATE_T_GRAM,      /* W = Y - E - lf BE, Gamma and C (SYRK, GEMM) */
+    UPDATE_T_EIG,       /* Gamma + l2 I = V diag(h) V^T (dsyevd) */
+    UPDATE_T_SVD,       /* the SVD of each candidate (dgesdd) */
+    UPDATE_T_SCALAR,    /* the n scalar problems and their coefficients */
+    UPDATE_T_CAND,      /* V^T C, candidate products, J, on-line step */
+    UPDATE_T_BWD,       /* the untied backward update, all of it */
+    UPDATE_PHASES
+};
+
+/* Copy the seconds of each phase since the last call into t and restart
+ * the sums at zero. */
+void update_work_times(UpdateWork *w, double t[UPDATE_PHASES]);
+
 /* The matrices of eq. (16)-(17), lower triangle and all:
  * Gamma = s (Uin Uin^T + (lb/2)(Uin Ein^T + Ein Uin^T)), C = s Uin W^T,
  * with s = 1/K when p->mean, else 1. Ein may be NULL (zero). */

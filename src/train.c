@@ -79,7 +79,9 @@ static void state_move(Trainer *tr, int l, double *root_buf,
 
 static const char *const term_names[TRAIN_TERMS] = {
     "te", "sparsity", "goal", "prop", "ge", "frob", "coher", "logdet", "J",
-    "cand", "ge_rel", "wait", "busy", "sent_mb"
+    "cand", "ge_rel", "wait", "busy", "sent_mb", "t_fwd", "t_goal", "t_err",
+    "t_halo", "t_csnt", "t_gram", "t_eig", "t_svd", "t_scalar", "t_cand",
+    "t_bwd", "t_terms", "t_wait"
 };
 
 const char *train_term_name(int i)
@@ -372,6 +374,68 @@ static const double *weights_forward(const Trainer *tr, const TrainNode *nd)
     return tr->use_stale[nd->l - 1] ? nd->A_prev : nd->A;
 }
 
+/* ---- phase timers ------------------------------------------------------- */
+
+/* A lap clock over one node's work: each lap charges the seconds since
+ * the last one to a phase of the node, less what the process waited for
+ * messages meanwhile, which goes to TERM_T_WAIT. Two clock reads per lap,
+ * a few dozen laps per iteration. */
+typedef struct {
+    double t, w;
+} Lap;
+
+static void lap_start(Lap *c)
+{
+    double bytes;
+
+    c->t = MPI_Wtime();
+    net_counters(&c->w, &bytes);
+}
+
+/* charge the time since the last lap, minus `inner` seconds already
+ * charged by a timer inside it (the update's own phases), to `term`.
+ * MPI_Wtime and the update's clock may tick at different granularity, so
+ * a difference of them is clamped at 0. */
+static void lap(Lap *c, TrainNode *nd, int term, double inner)
+{
+    double t = MPI_Wtime(), w, bytes;
+
+    net_counters(&w, &bytes);
+    nd->terms[term] += fmax(0.0, t - c->t - (w - c->w) - inner);
+    nd->terms[TERM_T_WAIT] += w - c->w;
+    c->t = t;
+    c->w = w;
+}
+
+/* add the update's own phase timers to the node; their sum */
+static double update_times(TrainNode *nd)
+{
+    static const int term[UPDATE_PHASES] = {
+        [UPDATE_T_GRAM] = TERM_T_GRAM, [UPDATE_T_EIG] = TERM_T_EIG,
+        [UPDATE_T_SVD] = TERM_T_SVD, [UPDATE_T_SCALAR] = TERM_T_SCALAR,
+        [UPDATE_T_CAND] = TERM_T_CAND, [UPDATE_T_BWD] = TERM_T_BWD
+    };
+    double t[UPDATE_PHASES], sum = 0.0;
+
+    update_work_times(nd->uw, t);
+    for (int i = 0; i < UPDATE_PHASES; i++) {
+        nd->terms[term[i]] += t[i];
+        sum += t[i];
+    }
+    return sum;
+}
+
+/* every phase timer of every local node at zero */
+static void times_clear(Trainer *tr)
+{
+    for (int l = 1; l <= tr->L; l++) {
+        TrainNode *nd = local_node(tr, l);
+
+        for (int i = TERM_T_FWD; nd && i <= TERM_T_WAIT; i++)
+            nd->terms[i] = 0.0;
+    }
+}
+
 /* ---- stage one ---------------------------------------------------------- */
 
 /* once per node: a node whose whole output is zero passes nothing on */
@@ -399,9 +463,11 @@ static void phase_forward(Trainer *tr, int it)
 
     for (int l = 1; l <= tr->L; l++) {
         TrainNode *nd = local_node(tr, l), *left = local_node(tr, l - 1);
+        Lap c;
 
         if (!nd)
             continue;
+        lap_start(&c);
         if (l == 1)
             batch_draw(tr->batcher, nd->Uin, tr->label);
         else
@@ -415,6 +481,7 @@ static void phase_forward(Trainer *tr, int it)
                       "went bad", it + 1, l, l - 1, l - 1);
         warn_if_zero(tr, nd, it);
         move_out(tr, l, l + 1, NET_TAG_U, nd->U, nk);
+        lap(&c, nd, TERM_T_FWD, 0.0);
     }
 }
 
@@ -435,12 +502,15 @@ static void goal_solve(Trainer *tr, const double *in, double *G)
         net_fatal(tr->t, 1, "out of memory in the penalised goal solver");
 }
 
-/* the goal at node lG: its U travels to rank 0, G comes back */
+/* the goal at node lG: its U travels to rank 0, G comes back. Rank 0's
+ * time is charged to node 1, the goal node's wait for G to node lG. */
 static void phase_goal(Trainer *tr)
 {
     TrainNode *g = local_node(tr, tr->lG);
     size_t nk = (size_t)tr->n * tr->K;
+    Lap c;
 
+    lap_start(&c);
     if (tr->t->rank == 0 && g) {
         goal_solve(tr, g->U, g->D);
     } else if (tr->t->rank == 0) {
@@ -451,6 +521,10 @@ static void phase_goal(Trainer *tr)
         net_send(tr->t, tr->lG, 1, NET_TAG_GOAL_U, g->U, nk);
         net_recv(tr->t, tr->lG, 1, NET_TAG_GOAL_G, g->D, nk);
     }
+    if (tr->t->rank == 0)
+        lap(&c, local_node(tr, 1), TERM_T_GOAL, 0.0);
+    else if (g)
+        lap(&c, g, TERM_T_GOAL, 0.0);
 }
 
 /* E_l of a node before the goal: literal E = U (G = 0, footnote 2);
@@ -475,11 +549,14 @@ static void phase_errors(Trainer *tr)
 
     for (int l = 1; l <= tr->L; l++) {
         TrainNode *nd = local_node(tr, l), *left = local_node(tr, l - 1);
+        Lap c;
 
         if (!nd || !has_error(tr, l))
             continue;
+        lap_start(&c);
         if (l < tr->lG) {
             error_before_goal(tr, nd);
+            lap(&c, nd, TERM_T_ERR, 0.0);
             continue;
         }
         if (l > tr->lG) {
@@ -491,6 +568,7 @@ static void phase_errors(Trainer *tr)
         if (has_error(tr, l + 1))
             move_out(tr, l, l + 1, NET_TAG_D, nd->D, nk);
         goal_error(nd->U, nd->D, nk, nd->E);
+        lap(&c, nd, TERM_T_ERR, 0.0);
     }
 }
 
@@ -550,12 +628,17 @@ static void halo_receives(Trainer *tr, TrainNode *nd, NetHalo *h)
  * neighbours; tied B_{l-1} E_l = A_{l-1}^T E_l with this iteration's A */
 static void phase_halo(Trainer *tr)
 {
+    Lap c;
+
     for (int l = 2; l <= tr->L; l++) {
         TrainNode *nd = local_node(tr, l);
 
-        if (nd && !tr->untied && needs_be(tr, l - 1))
+        if (nd && !tr->untied && needs_be(tr, l - 1)) {
+            lap_start(&c);
             mixed_gemm(CblasTrans, CblasNoTrans, tr->n, tr->K, tr->n, 1.0,
                        nd->A, tr->n, nd->E, tr->n, 0.0, nd->BEout, tr->n);
+            lap(&c, nd, TERM_T_HALO, 0.0);
+        }
     }
     for (int l = 1; l <= tr->L; l++) {
         TrainNode *nd = local_node(tr, l);
@@ -563,10 +646,12 @@ static void phase_halo(Trainer *tr)
 
         if (!nd)
             continue;
+        lap_start(&c);
         net_halo_begin(&h, tr->t, l);
         halo_receives(tr, nd, &h);
         halo_sends(tr, nd, &h);
         net_halo_wait(&h);
+        lap(&c, nd, TERM_T_HALO, 0.0);
     }
 }
 
@@ -615,9 +700,10 @@ static void terms_weights(Trainer *tr, TrainNode *nd)
     nd->terms[TERM_LOGDET] = c[2];
 }
 
+/* the objective terms and the rank's figures; not the phase timers */
 static void node_terms_clear(TrainNode *nd)
 {
-    for (int i = 0; i < TRAIN_TERMS; i++)
+    for (int i = 0; i < TERM_T_FWD; i++)
         nd->terms[i] = NAN;
 }
 
@@ -654,19 +740,23 @@ static void node_update(Trainer *tr, TrainNode *nd, int it)
     const double *P;
     UpdateReport rep;
     int info = 0;
+    Lap c;
 
     /* untied: B_l E_{l+1} with the node's own B_l */
+    lap_start(&c);
     if (BE && tr->untied)
         mixed_gemm(CblasNoTrans, CblasNoTrans, tr->n, tr->K, tr->n, 1.0, nd->B,
                    tr->n, nd->Enext, tr->n, 0.0, nd->BE, tr->n);
     P = eng_propagation(nd->A, Ein, BE, tr->n, tr->K, tr->up.lf, tr->up.lb,
                         nd->BEout) ? nd->BEout : NULL;
+    lap(&c, nd, TERM_T_HALO, 0.0);
     eng_csnt(nd->Q, nd->tau, E, P, tr->n, tr->K, nd->D);
     terms_data(tr, nd, E, P);
     if (nd->Yprev) {
         memcpy(nd->Yprev, nd->D, nk * sizeof(double));
         nd->have_yprev = 1;
     }
+    lap(&c, nd, TERM_T_CSNT, 0.0);
     if (learns_b(tr, nd->l))
         update_b(tr, nd, it);
     if (update_forward(nd->A, nd->Uin, Ein, nd->D, E, BE, tr->n, tr->K,
@@ -675,11 +765,13 @@ static void node_update(Trainer *tr, TrainNode *nd, int it)
                   "forward update (info %d); lower [train] rho or raise "
                   "l2", it + 1, info);
     check_finite(tr, nd->A, (size_t)tr->n * tr->n, it, nd->l, "A");
+    lap(&c, nd, TERM_T_TERMS, update_times(nd));
     nd->terms[TERM_OBJECTIVE] = rep.J;
     nd->terms[TERM_CANDIDATE] = rep.chose == UPDATE_SOLVER_K ? 1.0
                                 : rep.chose == UPDATE_SOLVER_R ? 0.0 : NAN;
     if (tr->cfg.log_terms)
         terms_weights(tr, nd);
+    lap(&c, nd, TERM_T_TERMS, 0.0);
 }
 
 /* stage two: every local node drawn +1, independently */
@@ -767,6 +859,7 @@ void train_step(Trainer *tr, int it, TrainStats *st)
     net_counters(&w0, &b0);
     memset(st, 0, sizeof(*st));
     st->updated = draw_schedule(tr);
+    times_clear(tr);
     inject_fault(tr, it);
     phase_forward(tr, it);
     phase_goal(tr);

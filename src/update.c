@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct UpdateWork {
     double *H;          /* Gamma + l2 I, then its eigenvectors V */
@@ -34,7 +35,39 @@ struct UpdateWork {
     double *Gamma;      /* update_forward: Gamma; update_backward: G */
     double *C;          /* update_forward: C; update_backward: B_hat^T */
     int *piv;           /* LU pivots for log |det A| */
+    double t[UPDATE_PHASES];    /* seconds per phase (update_work_times) */
+    double mark;        /* when the phase being timed began */
 };
+
+/* The phase clock: clock_start marks the start of a timed stretch, and
+ * each tick charges the seconds since the last mark to one phase. A few
+ * dozen clock reads per update against its 1-2 s at full size. */
+static double clock_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void clock_start(UpdateWork *w)
+{
+    w->mark = clock_now();
+}
+
+static void tick(UpdateWork *w, int phase)
+{
+    double now = clock_now();
+
+    w->t[phase] += now - w->mark;
+    w->mark = now;
+}
+
+void update_work_times(UpdateWork *w, double t[UPDATE_PHASES])
+{
+    memcpy(t, w->t, sizeof(w->t));
+    memset(w->t, 0, sizeof(w->t));
+}
 
 static double objective_in(const double *A, const double *Gamma,
                            const double *C, int n, const UpdateParams *p,
@@ -306,7 +339,10 @@ static int candidate_r(int n, const UpdateParams *p, UpdateWork *w,
     for (int c = 0; c < n; c++)
         for (int r = 0; r < n; r++)
             w->M[(size_t)c * n + r] = w->M0[(size_t)c * n + r] / s[r];
-    if ((info = svd_m(n, w)) != 0)
+    tick(w, UPDATE_T_CAND);
+    info = svd_m(n, w);
+    tick(w, UPDATE_T_SVD);
+    if (info != 0)
         return info;
 
     /* scalar problems (section 4.2) */
@@ -318,6 +354,7 @@ static int candidate_r(int n, const UpdateParams *p, UpdateWork *w,
             kappa += q[r] * q[r] / (s[r] * s[r]);
         w->d[i] = update_scalar_min(w->sig[i], kappa, p->l3, p->l4);
     }
+    tick(w, UPDATE_T_SCALAR);
 
     /* A = (diag(d) R^T)^T Qs^T V^T with Qs = diag(1/s) Q: scale the rows
      * of R^T by d and of Q by 1/s */
@@ -330,6 +367,7 @@ static int candidate_r(int n, const UpdateParams *p, UpdateWork *w,
                 n, w->Qm, n, 0.0, w->Z, n);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, w->Z,
                 n, V, n, 0.0, out, n);
+    tick(w, UPDATE_T_CAND);
     return 0;
 }
 
@@ -346,10 +384,14 @@ static int candidate_k(int n, const UpdateParams *p, UpdateWork *w,
 
     /* O = Z P^T from the SVD of V^T C */
     memcpy(w->M, w->M0, (size_t)n * n * sizeof(double));
-    if ((info = svd_m(n, w)) != 0)
+    tick(w, UPDATE_T_CAND);
+    info = svd_m(n, w);
+    tick(w, UPDATE_T_SVD);
+    if (info != 0)
         return info;
     cblas_dgemm(CblasColMajor, CblasTrans, CblasTrans, n, n, n, 1.0, w->RT,
                 n, w->Qm, n, 0.0, O, n);
+    tick(w, UPDATE_T_CAND);
 
     /* c_i = sum_r M0[i,r] O[r,i] / s_i, and column i of O times d_i/s_i */
     for (int i = 0; i < n; i++) {
@@ -363,8 +405,10 @@ static int candidate_k(int n, const UpdateParams *p, UpdateWork *w,
         for (int r = 0; r < n; r++)
             o[r] *= scale;
     }
+    tick(w, UPDATE_T_SCALAR);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, O, n,
                 V, n, 0.0, out, n);
+    tick(w, UPDATE_T_CAND);
     return 0;
 }
 
@@ -395,6 +439,7 @@ static int solve_candidates(const double *C, int n, const UpdateParams *p,
 
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0, w->H,
                 n, C, n, 0.0, w->M0, n);
+    tick(w, UPDATE_T_CAND);
     if (p->solver == UPDATE_SOLVER_K)
         return candidate_k(n, p, w, Ahat);
     info = candidate_r(n, p, w, Ahat);
@@ -408,8 +453,11 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
                       UpdateReport *rep, int *lapack_info)
 {
     UpdateReport r = { NAN, NAN, NAN, UPDATE_SOLVER_BEST };
-    int info = eig_sqrt(Gamma, n, p->l2, w);
+    int info;
 
+    clock_start(w);
+    info = eig_sqrt(Gamma, n, p->l2, w);
+    tick(w, UPDATE_T_EIG);
     if (info == 0)
         info = solve_candidates(C, n, p, w, Ahat);
     *lapack_info = info;
@@ -428,6 +476,7 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
         r.J = objective_in(Ahat, Gamma, C, n, p, w->M, w->piv);
         *(r.chose == UPDATE_SOLVER_K ? &r.J_K : &r.J_R) = r.J;
     }
+    tick(w, UPDATE_T_CAND);
     if (rep)
         *rep = r;
     return 0;
@@ -444,8 +493,10 @@ static int step_damped(double *A, int n, const UpdateParams *p,
     if (update_solve_forward(w->Gamma, w->C, n, p, w, w->Ahat, rep,
                              lapack_info) != 0)
         return -1;
+    clock_start(w);
     cblas_dscal((int)nn, 1.0 - p->rho, A, 1);
     cblas_daxpy((int)nn, p->rho, w->Ahat, 1, A, 1);
+    tick(w, UPDATE_T_CAND);
     return 0;
 }
 
@@ -463,6 +514,7 @@ static int step_proximal(double *A, int n, const UpdateParams *p,
     UpdateParams q = *p;
     double hmean = p->l2, mu;
 
+    clock_start(w);
     if (!(p->rho > 0.0)) {
         if (rep)
             *rep = (UpdateReport){ NAN, NAN, NAN, UPDATE_SOLVER_BEST };
@@ -479,10 +531,13 @@ static int step_proximal(double *A, int n, const UpdateParams *p,
             for (int r = 0; r < n; r++)
                 w->C[(size_t)c * n + r] += mu * A[(size_t)r * n + c];
     q.l2 += mu;
+    tick(w, UPDATE_T_CAND);
     if (update_solve_forward(w->Gamma, w->C, n, &q, w, w->Ahat, rep,
                              lapack_info) != 0)
         return -1;
+    clock_start(w);
     memcpy(A, w->Ahat, (size_t)n * n * sizeof(double));
+    tick(w, UPDATE_T_CAND);
     return 0;
 }
 
@@ -494,11 +549,13 @@ int update_forward(double *A, const double *Uin, const double *Ein,
     size_t len = (size_t)n * K;
 
     /* W = Y - E - lf BE: the target of A Uin in eq. (17), in place of Y */
+    clock_start(w);
     if (E && !p->fit_y)
         cblas_daxpy((int)len, -1.0, E, 1, Y, 1);
     if (BE && p->lf != 0.0 && !p->fit_y)
         cblas_daxpy((int)len, -p->lf, BE, 1, Y, 1);
     update_gram(Uin, p->fit_y ? NULL : Ein, Y, n, K, p, w->Gamma, w->C);
+    tick(w, UPDATE_T_GRAM);
     if (p->step == UPDATE_STEP_PROXIMAL)
         return step_proximal(A, n, p, w, rep, lapack_info);
     return step_damped(A, n, p, w, rep, lapack_info);
@@ -542,6 +599,7 @@ int update_backward(double *B, const double *Y, const double *Q,
     double *G = w->Gamma, *X = w->C;
     int info;
 
+    clock_start(w);
     backward_system(Y, Q, Unext, Anext, Enext, n, K, p, G, X);
 
     /* X = G^{-1} Rt = B_hat^T, by Cholesky */
@@ -549,8 +607,10 @@ int update_backward(double *B, const double *Y, const double *Q,
     if (info == 0)
         info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', n, n, G, n, X, n);
     *lapack_info = info;
-    if (info != 0)
+    if (info != 0) {
+        tick(w, UPDATE_T_BWD);
         return -1;
+    }
 
     /* B <- (1 - rho) B + rho B_hat */
     for (int c = 0; c < n; c++)
@@ -559,6 +619,7 @@ int update_backward(double *B, const double *Y, const double *Q,
 
             *b = (1.0 - p->rho) * *b + p->rho * X[(size_t)r * n + c];
         }
+    tick(w, UPDATE_T_BWD);
     return 0;
 }
 

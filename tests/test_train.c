@@ -2,7 +2,8 @@
  * test_train.c - the whole program under mpirun: the same configuration
  * and seed give bitwise identical weights on 1 rank and on L ranks, and
  * bad input (unknown key, corrupt data, a rank count that does not fit)
- * ends every rank with a message and a non-zero status.
+ * ends every rank with a message and a non-zero status; the phase timers
+ * of log.csv fit inside each rank's iteration.
  *
  * Runs bin/nlpc_mpi on a tiny synthetic data set (3 nodes of width 32,
  * a few hundred samples) written under tests/tmp/; run from the
@@ -273,6 +274,124 @@ static void summary_reports_the_printed_accuracy(void **state)
     assert_true(printed > 50.0);
 }
 
+/* ---- phase timers in log.csv ------------------------------------------ */
+
+#define LOG_COLS 512
+
+/* the header of <dir>/log.csv into names[] and its data rows, one after
+ * another, into v[] (empty fields as NAN); returns the row count */
+static int read_log(const char *dir, char names[][24], int *ncols,
+                    double *v, int max_rows)
+{
+    char path[256];
+    long len;
+    char *text, *line, *save = NULL;
+    int rows = -1;
+
+    snprintf(path, sizeof(path), "%s/log.csv", dir);
+    text = (char *)harness_slurp(path, &len);
+    for (line = strtok_r(text, "\n", &save); line && rows < max_rows;
+         line = strtok_r(NULL, "\n", &save), rows++) {
+        int c = 0;
+
+        for (char *p = line; c < LOG_COLS; c++) {
+            char *end = strchr(p, ',');
+
+            if (end)
+                *end = '\0';
+            if (rows < 0)
+                snprintf(names[c], 24, "%s", p);
+            else
+                v[rows * LOG_COLS + c] = *p ? strtod(p, NULL) : NAN;
+            if (!end)
+                break;
+            p = end + 1;
+        }
+        if (rows < 0)
+            *ncols = c + 1;
+    }
+    free(text);
+    return rows;
+}
+
+/* column index of "<name>_<node>" */
+static int log_col(char names[][24], int ncols, const char *name, int node)
+{
+    char want[24];
+
+    snprintf(want, sizeof(want), "%s_%d", name, node);
+    for (int c = 0; c < ncols; c++)
+        if (!strcmp(names[c], want))
+            return c;
+    fail_msg("log.csv has no column %s", want);
+    return -1;
+}
+
+/* The phases of each node are disjoint stretches of its rank's step, so
+ * per rank they sum to at most that rank's own step, its wait_l + busy_l
+ * (measured apart from the phases, from the step's start to the stats;
+ * 1e-5 s of slack for the 9 printed digits and the clamp at 0 of each
+ * phase). With one rank the step is also inside the iteration's seconds,
+ * measured by the loop around it. A node that was not updated (empty J)
+ * spends nothing in the update phases; one that was spends time in the
+ * eigendecomposition and SVDs. */
+static void check_phase_times(const char *dir, int ranks)
+{
+    static const char *phase[] = { "t_fwd", "t_goal", "t_err", "t_halo",
+        "t_csnt", "t_gram", "t_eig", "t_svd", "t_scalar", "t_cand", "t_bwd",
+        "t_terms", "t_wait" };
+    static const char *update[] = { "t_gram", "t_eig", "t_svd", "t_scalar",
+        "t_cand" };
+    static char names[LOG_COLS][24];
+    static double v[16 * LOG_COLS];
+    int ncols = 0, rows = read_log(dir, names, &ncols, v, 16), nodes = 3;
+
+    assert_true(rows >= 1);
+    for (int r = 0; r < rows; r++) {
+        double *row = v + r * LOG_COLS, rank_sum[3] = { 0 };
+        double rank_step[3] = { 0 };
+
+        for (int l = 1; l <= nodes; l++) {
+            int upd = !isnan(row[log_col(names, ncols, "J", l)]);
+
+            for (size_t i = 0; i < sizeof(phase) / sizeof(*phase); i++) {
+                double t = row[log_col(names, ncols, phase[i], l)];
+
+                assert_true(isfinite(t) && t >= 0.0);
+                rank_sum[(l - 1) * ranks / nodes] += t;
+            }
+            rank_step[(l - 1) * ranks / nodes] =
+                row[log_col(names, ncols, "wait", l)]
+                + row[log_col(names, ncols, "busy", l)];
+            for (size_t i = 0; i < sizeof(update) / sizeof(*update); i++)
+                if (!upd)
+                    assert_true(row[log_col(names, ncols, update[i], l)]
+                                == 0.0);
+            if (upd) {
+                assert_true(row[log_col(names, ncols, "t_eig", l)] > 0.0);
+                assert_true(row[log_col(names, ncols, "t_svd", l)] > 0.0);
+            }
+        }
+        for (int k = 0; k < ranks; k++) {
+            if (!(rank_sum[k] <= rank_step[k] + 1e-5))
+                fprintf(stderr, "%s row %d rank %d: phases %g s, "
+                        "step %g s\n", dir, r + 1, k, rank_sum[k],
+                        rank_step[k]);
+            assert_true(rank_sum[k] <= rank_step[k] + 1e-5);
+        }
+        if (ranks == 1)
+            assert_true(rank_sum[0] <= row[1] + 1e-5);
+    }
+}
+
+static void phase_times_fit_in_each_ranks_iteration(void **state)
+{
+    (void)state;
+    check_phase_times(TMP "/sync1", 1);
+    check_phase_times(TMP "/sync3", 3);
+    check_phase_times(TMP "/async3", 3);
+}
+
 static void unknown_key_fails_naming_the_key(void **state)
 {
     const char *log = TMP "/badkey.log";
@@ -326,6 +445,7 @@ int main(void)
         cmocka_unit_test(async_twice_with_one_seed_is_identical),
         cmocka_unit_test(every_goal_reading_and_solver_lowers_goal_error),
         cmocka_unit_test(summary_reports_the_printed_accuracy),
+        cmocka_unit_test(phase_times_fit_in_each_ranks_iteration),
         cmocka_unit_test(unknown_key_fails_naming_the_key),
         cmocka_unit_test(rank_count_misfit_fails_saying_which_counts_work),
         cmocka_unit_test(corrupt_data_fails_naming_the_file),
