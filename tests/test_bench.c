@@ -63,7 +63,7 @@ static int setup(void **state)
 
     (void)state;
     harness_env();
-    if (system("rm -rf " OUT) != 0)
+    if (system("rm -rf " OUT " && mkdir -p tests/tmp") != 0)
         return -1;
     if (run("BENCH_QUICK=1 BENCH_OUT=" OUT " python3 bench/bench.py",
             OUT ".log") != 0) {
