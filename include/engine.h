@@ -19,7 +19,7 @@
 
 /* tau[k] = the (keep+1)-th largest |Q[:, k]| of each of the K columns of the
  * n x K block Q (0 when keep >= n). O(n) per column (quickselect); work
- * must hold n doubles. */
+ * must hold 3n doubles. */
 void eng_topk_tau(const double *Q, int n, int K, int keep, double *tau,
                   double *work);
 
@@ -35,13 +35,13 @@ typedef struct {
     double tau;
 } EngThreshold;
 
-/* tau[k] for each of the K columns of Q under the rule t; work holds n
+/* tau[k] for each of the K columns of Q under the rule t; work holds 3n
  * doubles. */
 void eng_threshold(const double *Q, int n, int K, const EngThreshold *t,
                    double *tau, double *work);
 
 /* The sNT of one node: Q = A Uin, tau by the rule t, U = soft(Q).
- * work holds n doubles. */
+ * work holds 3n doubles. */
 void eng_forward(const double *A, const double *Uin, int n, int K,
                  const EngThreshold *t, double *Q, double *tau, double *U,
                  double *work);

@@ -50,7 +50,7 @@ typedef struct {
     int chose;
 } UpdateReport;
 
-/* Workspace of the updates for n x n weights (10 n^2 doubles);
+/* Workspace of the updates for n x n weights (11 n^2 doubles);
  * NULL on no memory. */
 typedef struct UpdateWork UpdateWork;
 

@@ -11,55 +11,85 @@
 #include <math.h>
 #include <string.h>
 
-/* the value of rank `want` (0-based, descending) among a[0..len-1];
- * reorders a. Hoare-style quickselect with a median-of-three pivot. */
-static double select_desc(double *a, int len, int want)
+/* the value of rank `want` (0-based, descending) among a[0..len-1], by
+ * insertion sort; for short runs only */
+static double select_small(double *a, int len, int want)
 {
-    int lo = 0, hi = len - 1;
+    for (int i = 1; i < len; i++) {
+        double x = a[i];
+        int j = i;
 
-    while (hi > lo) {
-        int mid = lo + (hi - lo) / 2;
-        double x = a[lo], y = a[mid], z = a[hi];
-        double pivot = x > y ? (y > z ? y : (x > z ? z : x))
-                             : (x > z ? x : (y > z ? z : y));
-        int i = lo, j = hi;
-
-        while (i <= j) {
-            while (a[i] > pivot)
-                i++;
-            while (a[j] < pivot)
-                j--;
-            if (i <= j) {
-                double t = a[i];
-
-                a[i++] = a[j];
-                a[j--] = t;
-            }
-        }
-        if (want <= j)
-            hi = j;
-        else if (want >= i)
-            lo = i;
-        else
-            return a[want];
+        for (; j > 0 && a[j - 1] < x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
     }
     return a[want];
+}
+
+/* median of three */
+static double med3(double x, double y, double z)
+{
+    return x > y ? (y > z ? y : (x > z ? z : x))
+                 : (x > z ? x : (y > z ? z : y));
+}
+
+/* The value of rank `want` (0-based, descending) among |q[0..n-1]|.
+ * Quickselect with three-way partitions written without branches: each
+ * pass copies every value into both halves and advances only the right
+ * cursor (values above the pivot, below it; equal ones end the search),
+ * so the cost does not depend on how well the CPU guesses comparisons.
+ * work holds 3n doubles: the two halves and the next pass's input
+ * rotate through its three thirds. */
+static double select_abs_desc(const double *q, int n, int want,
+                              double *work)
+{
+    double *buf[3] = { work, work + n, work + 2 * (size_t)n };
+    const double *in = q;
+    int len = n, cur = -1, absval = 1;
+
+    while (len > 24) {
+        double *hi = buf[cur == 0 ? 1 : 0], *lo = buf[cur == 2 ? 1 : 2];
+        double p = med3(fabs(in[0]), fabs(in[len / 2]), fabs(in[len - 1]));
+        int nh = 0, nl = 0;
+
+        if (!absval)
+            p = med3(in[0], in[len / 2], in[len - 1]);
+        for (int i = 0; i < len; i++) {
+            double x = absval ? fabs(in[i]) : in[i];
+
+            hi[nh] = x;
+            nh += x > p;
+            lo[nl] = x;
+            nl += x < p;
+        }
+        if (want < nh) {
+            len = nh;
+            in = hi;
+            cur = hi == buf[0] ? 0 : 1;
+        } else if (want < len - nl) {
+            return p;
+        } else {
+            want -= len - nl;
+            len = nl;
+            in = lo;
+            cur = lo == buf[2] ? 2 : 1;
+        }
+        absval = 0;
+    }
+    if (absval) {
+        for (int i = 0; i < len; i++)
+            buf[0][i] = fabs(in[i]);
+        in = buf[0];
+    }
+    return select_small((double *)in, len, want);
 }
 
 void eng_topk_tau(const double *Q, int n, int K, int keep, double *tau,
                   double *work)
 {
-    for (int k = 0; k < K; k++) {
-        const double *q = Q + (size_t)k * n;
-
-        if (keep >= n) {
-            tau[k] = 0.0;
-            continue;
-        }
-        for (int j = 0; j < n; j++)
-            work[j] = fabs(q[j]);
-        tau[k] = select_desc(work, n, keep);
-    }
+    for (int k = 0; k < K; k++)
+        tau[k] = keep >= n ? 0.0
+                 : select_abs_desc(Q + (size_t)k * n, n, keep, work);
 }
 
 void eng_soft(const double *Q, const double *tau, int n, int K, double *U)

@@ -49,7 +49,7 @@ typedef struct {
     double *Anext;      /* untied: A_l, n x n */
     double *Yprev;      /* nogoal = diffuse: Y_l of the last update */
     int have_yprev;
-    double *work;       /* n doubles */
+    double *work;       /* 3n doubles: the threshold's scratch */
     double terms[TRAIN_TERMS];
     int warned_zero;    /* the all-zero output warning was printed */
     UpdateWork *uw;
@@ -180,7 +180,7 @@ static int node_alloc_forward(Trainer *tr, TrainNode *nd, int l)
     nd->thr.tau = tr->cfg.tau_abs[l - 1];
     nd->A = block(nn, &ok);
     nd->A_prev = block(nn, &ok);
-    nd->work = block((size_t)tr->n, &ok);
+    nd->work = block(3 * (size_t)tr->n, &ok);
     return ok ? 0 : -1;
 }
 

@@ -23,14 +23,17 @@
 struct UpdateWork {
     double *H;          /* Gamma + l2 I, then its eigenvectors V */
     double *h;          /* eigenvalues, then their square roots s */
+    double *hraw;       /* the eigenvalues h before the clamp */
     double *M0;         /* V^T C, kept for both candidates */
     double *M;          /* a copy of M0 the SVD destroys */
-    double *Qm;         /* left singular vectors (Q of R, P of K) */
-    double *RT;         /* right singular vectors, transposed (R^T, Z^T) */
-    double *sig;        /* singular values */
-    double *d;          /* solutions of the scalar equations */
-    double *Z;          /* R diag(d) Q^T diag(1/s), or O diag(d/s) */
-    double *Ak;         /* the K-candidate when both are computed */
+    double *Qm;         /* R: left singular vectors Q, then diag(1/s) Q */
+    double *RT;         /* R: right singular vectors, transposed */
+    double *sig;        /* R: singular values */
+    double *d;          /* R: solutions of the scalar equations */
+    double *Pk, *ZTk;   /* K: singular vectors P and Z^T of V^T C */
+    double *sigk, *dk;  /* K: singular values, scalar solutions */
+    double *ck;         /* K: the coefficients s_i c_i */
+    double *Z;          /* scratch of the candidate products */
     double *Ahat;       /* update_forward: the minimiser */
     double *Gamma;      /* update_forward: Gamma; update_backward: G */
     double *C;          /* update_forward: C; update_backward: B_hat^T */
@@ -69,17 +72,14 @@ void update_work_times(UpdateWork *w, double t[UPDATE_PHASES])
     memset(w->t, 0, sizeof(w->t));
 }
 
-static double objective_in(const double *A, const double *Gamma,
-                           const double *C, int n, const UpdateParams *p,
-                           double *T, int *piv);
-
 UpdateWork *update_work_new(int n)
 {
     size_t nn = (size_t)n * n;
     UpdateWork *w = calloc(1, sizeof(*w));
-    double **mats[] = { &w->H, &w->M0, &w->M, &w->Qm, &w->RT, &w->Z,
-                        &w->Ak, &w->Ahat, &w->Gamma, &w->C };
-    double **vecs[] = { &w->h, &w->sig, &w->d };
+    double **mats[] = { &w->H, &w->M0, &w->M, &w->Qm, &w->RT, &w->Pk,
+                        &w->ZTk, &w->Z, &w->Ahat, &w->Gamma, &w->C };
+    double **vecs[] = { &w->h, &w->hraw, &w->sig, &w->d, &w->sigk, &w->dk,
+                        &w->ck };
     int ok = 1;
 
     if (!w)
@@ -100,20 +100,13 @@ void update_work_free(UpdateWork *w)
 {
     if (!w)
         return;
-    free(w->H);
-    free(w->M0);
-    free(w->M);
-    free(w->Qm);
-    free(w->RT);
-    free(w->Z);
-    free(w->Ak);
+    double *all[] = { w->H, w->M0, w->M, w->Qm, w->RT, w->Pk, w->ZTk, w->Z,
+                      w->Ahat, w->Gamma, w->C, w->h, w->hraw, w->sig, w->d,
+                      w->sigk, w->dk, w->ck };
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        free(all[i]);
     free(w->piv);
-    free(w->Ahat);
-    free(w->Gamma);
-    free(w->C);
-    free(w->h);
-    free(w->sig);
-    free(w->d);
     free(w);
 }
 
@@ -299,7 +292,8 @@ double update_scalar_min(double c, double a, double l3, double l4)
 /* ---- the forward candidates ------------------------------------------ */
 
 /* H = Gamma + l2 I = V diag(h) V^T, then s = sqrt(max(h, 1e-10 max h)).
- * The clamp matters only when the lb term makes Gamma indefinite. */
+ * The clamp matters only when the lb term makes Gamma indefinite; the
+ * unclamped h stays in w->hraw for the objective. */
 static int eig_sqrt(const double *Gamma, int n, double l2, UpdateWork *w)
 {
     size_t nn = (size_t)n * n;
@@ -315,24 +309,58 @@ static int eig_sqrt(const double *Gamma, int n, double l2, UpdateWork *w)
     hmax = w->h[n - 1];
     if (!(hmax > 0.0))
         return -1000;
+    memcpy(w->hraw, w->h, (size_t)n * sizeof(double));
     for (int i = 0; i < n; i++)
         w->h[i] = sqrt(w->h[i] > 1e-10 * hmax ? w->h[i] : 1e-10 * hmax);
     return 0;
 }
 
-/* the full SVD of w->M (destroyed) into w->Qm, w->sig, w->RT */
-static int svd_m(int n, UpdateWork *w)
+/* the full SVD of w->M (destroyed): M = L diag(sig) RT */
+static int svd_m(int n, UpdateWork *w, double *L, double *sig, double *RT)
 {
-    return LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'A', n, n, w->M, n, w->sig,
-                          w->Qm, n, w->RT, n);
+    return LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'A', n, n, w->M, n, sig, L, n,
+                          RT, n);
+}
+
+/* The objective of both candidates in closed form. Each is A = X' V^T
+ * with V^T H V = diag(h), so 1/2 tr(A Gamma A^T) + (l2/2)||A||^2 =
+ * 1/2 tr(X' diag(h) X'^T), and the singular values of A are those of X'.
+ * The callers pass the O(n) pieces; see candidate_r and candidate_k. */
+static double j_closed(double quad, double lin, double coher, double logabs,
+                       const UpdateParams *p)
+{
+    double j = 0.5 * quad - lin + 0.5 * p->l3 * coher;
+
+    /* -l4 log det(A^T A) = -2 l4 log |det A| */
+    if (p->l4 != 0.0)
+        j -= 2.0 * p->l4 * logabs;
+    return j;
+}
+
+/* sum over i of log s_i */
+static double sum_log(const double *s, int n)
+{
+    double t = 0.0;
+
+    for (int i = 0; i < n; i++)
+        t += log(s[i]);
+    return t;
 }
 
 /* R-candidate: diag(1/s) M0 = Q diag(sig) R^T, kappa_i = sum_r
- * Q[r,i]^2 / s_r^2, A = R diag(d) Q^T diag(1/s) V^T, into out */
+ * Q[r,i]^2 / s_r^2, d_i the scalar minimum, A_R = R diag(d) Q^T
+ * diag(1/s) V^T (formed by form_r). Its J, without forming A_R:
+ * with Qs = diag(1/s) Q and X = Qs diag(d), A_R^T A_R = V X X^T V^T, so
+ *   tr(A H A^T) = sum_i d_i^2 sum_r Q[r,i]^2 h_r / s_r^2,
+ *   tr(A C) = tr(diag(d) Q^T diag(1/s) M0 R) = sum_i d_i sig_i,
+ *   ||A A^T - I||^2 = ||X^T X - I||^2, X^T X = diag(d) Qs^T Qs diag(d),
+ *   log |det A| = sum log d_i - sum log s_i.
+ * One SYRK (Qs^T Qs, into w->M) instead of a product, a SYRK and an LU. */
 static int candidate_r(int n, const UpdateParams *p, UpdateWork *w,
-                       double *out)
+                       double *J)
 {
-    const double *V = w->H, *s = w->h;
+    const double *s = w->h, *hr = w->hraw;
+    double quad = 0.0, lin = 0.0, coher = 0.0, logd = 0.0;
     int info;
 
     /* SVD of diag(1/s) V^T C */
@@ -340,112 +368,141 @@ static int candidate_r(int n, const UpdateParams *p, UpdateWork *w,
         for (int r = 0; r < n; r++)
             w->M[(size_t)c * n + r] = w->M0[(size_t)c * n + r] / s[r];
     tick(w, UPDATE_T_CAND);
-    info = svd_m(n, w);
+    info = svd_m(n, w, w->Qm, w->sig, w->RT);
     tick(w, UPDATE_T_SVD);
     if (info != 0)
         return info;
 
-    /* scalar problems (section 4.2) */
+    /* Qs = diag(1/s) Q in place, kappa_i = ||Qs[:, i]||^2, d_i */
     for (int i = 0; i < n; i++) {
-        const double *q = w->Qm + (size_t)i * n;
-        double kappa = 0.0;
+        double *q = w->Qm + (size_t)i * n, kappa = 0.0, t = 0.0;
 
-        for (int r = 0; r < n; r++)
-            kappa += q[r] * q[r] / (s[r] * s[r]);
+        for (int r = 0; r < n; r++) {
+            t += q[r] * q[r] * hr[r] / (s[r] * s[r]);
+            q[r] /= s[r];
+            kappa += q[r] * q[r];
+        }
         w->d[i] = update_scalar_min(w->sig[i], kappa, p->l3, p->l4);
+        quad += w->d[i] * w->d[i] * t;
+        lin += w->d[i] * w->sig[i];
+        logd += log(w->d[i]);
     }
     tick(w, UPDATE_T_SCALAR);
 
-    /* A = (diag(d) R^T)^T Qs^T V^T with Qs = diag(1/s) Q: scale the rows
-     * of R^T by d and of Q by 1/s */
+    /* ||diag(d) Qs^T Qs diag(d) - I||^2 from the lower triangle */
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, n, n, 1.0, w->Qm, n,
+                0.0, w->M, n);
     for (int c = 0; c < n; c++)
-        for (int r = 0; r < n; r++) {
-            w->RT[(size_t)c * n + r] *= w->d[r];
-            w->Qm[(size_t)c * n + r] /= s[r];
+        for (int r = c; r < n; r++) {
+            double v = w->d[r] * w->d[c] * w->M[(size_t)c * n + r]
+                       - (r == c ? 1.0 : 0.0);
+
+            coher += v * v * (r == c ? 1.0 : 2.0);
         }
+    *J = j_closed(quad, lin, coher, logd - sum_log(s, n), p);
+    tick(w, UPDATE_T_CAND);
+    return 0;
+}
+
+/* A_R = (diag(d) R^T)^T Qs^T V^T into out (w->Qm holds Qs) */
+static void form_r(int n, UpdateWork *w, double *out)
+{
+    for (int c = 0; c < n; c++)
+        for (int r = 0; r < n; r++)
+            w->RT[(size_t)c * n + r] *= w->d[r];
     cblas_dgemm(CblasColMajor, CblasTrans, CblasTrans, n, n, n, 1.0, w->RT,
                 n, w->Qm, n, 0.0, w->Z, n);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, w->Z,
-                n, V, n, 0.0, out, n);
-    tick(w, UPDATE_T_CAND);
-    return 0;
+                n, w->H, n, 0.0, out, n);
 }
 
 /* K-candidate (Kostadinov et al. 2018, diagonal taken exactly): M0 =
  * P S' Z^T, O = Z P^T, c_i = (M0 O)_ii / s_i, d_i the scalar minimum with
- * a = 1/s_i^2, A = O diag(d / s) V^T, into out. With B = O diag(d) every
- * term of J separates over i exactly; O maximises tr(O M0). */
+ * a = 1/s_i^2, A_K = O diag(d / s) V^T (formed by form_k). With
+ * B = O diag(d) every term of J separates over i exactly; O maximises
+ * tr(O M0). Since M0 O = P S' P^T, c_i = sum_j P[i,j]^2 S'_j / s_i, and
+ *   tr(A H A^T) = sum_i d_i^2 h_i / s_i^2,  tr(A C) = sum_i d_i c_i,
+ *   ||A A^T - I||^2 = sum_i (d_i^2 / s_i^2 - 1)^2,
+ *   log |det A| = sum_i log(d_i / s_i):
+ * J costs O(n^2), and no n x n product is needed unless K wins. */
 static int candidate_k(int n, const UpdateParams *p, UpdateWork *w,
-                       double *out)
+                       double *J)
 {
-    const double *V = w->H, *s = w->h;
-    double *O = w->Z;
+    const double *s = w->h, *hr = w->hraw;
+    double quad = 0.0, lin = 0.0, coher = 0.0, logd = 0.0;
     int info;
 
-    /* O = Z P^T from the SVD of V^T C */
     memcpy(w->M, w->M0, (size_t)n * n * sizeof(double));
     tick(w, UPDATE_T_CAND);
-    info = svd_m(n, w);
+    info = svd_m(n, w, w->Pk, w->sigk, w->ZTk);
     tick(w, UPDATE_T_SVD);
     if (info != 0)
         return info;
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasTrans, n, n, n, 1.0, w->RT,
-                n, w->Qm, n, 0.0, O, n);
-    tick(w, UPDATE_T_CAND);
 
-    /* c_i = sum_r M0[i,r] O[r,i] / s_i, and column i of O times d_i/s_i */
-    for (int i = 0; i < n; i++) {
-        double *o = O + (size_t)i * n, ci = 0.0, scale;
+    /* c_i from the rows of P: accumulate column by column */
+    memset(w->ck, 0, (size_t)n * sizeof(double));
+    for (int j = 0; j < n; j++) {
+        const double *pj = w->Pk + (size_t)j * n;
 
-        for (int r = 0; r < n; r++)
-            ci += w->M0[(size_t)r * n + i] * o[r];
-        ci /= s[i];
-        w->d[i] = update_scalar_min(ci, 1.0 / (s[i] * s[i]), p->l3, p->l4);
-        scale = w->d[i] / s[i];
-        for (int r = 0; r < n; r++)
-            o[r] *= scale;
+        for (int i = 0; i < n; i++)
+            w->ck[i] += pj[i] * pj[i] * w->sigk[j];
     }
+    for (int i = 0; i < n; i++) {
+        double ci = w->ck[i] / s[i], a = 1.0 / (s[i] * s[i]), di;
+
+        di = update_scalar_min(ci, a, p->l3, p->l4);
+        w->dk[i] = di;
+        quad += di * di * hr[i] * a;
+        lin += di * ci;
+        coher += (di * di * a - 1.0) * (di * di * a - 1.0);
+        logd += log(di / s[i]);
+    }
+    *J = j_closed(quad, lin, coher, logd, p);
     tick(w, UPDATE_T_SCALAR);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, O, n,
-                V, n, 0.0, out, n);
-    tick(w, UPDATE_T_CAND);
     return 0;
 }
 
-/* J of the candidates in Ahat (R) and w->Ak (K); the smaller stays in
- * Ahat, ties and NANs going to R. w->M, which the SVDs destroyed, is the
- * scratch of the evaluations. */
-static void keep_best(const double *Gamma, const double *C, int n,
-                      const UpdateParams *p, UpdateWork *w, double *Ahat,
-                      UpdateReport *r)
+/* A_K = O diag(d/s) V^T with O = Z P^T into out */
+static void form_k(int n, UpdateWork *w, double *out)
 {
-    r->J_R = objective_in(Ahat, Gamma, C, n, p, w->M, w->piv);
-    r->J_K = objective_in(w->Ak, Gamma, C, n, p, w->M, w->piv);
-    if (r->J_K < r->J_R || (isnan(r->J_R) && !isnan(r->J_K))) {
-        memcpy(Ahat, w->Ak, (size_t)n * n * sizeof(double));
-        r->chose = UPDATE_SOLVER_K;
-        r->J = r->J_K;
-    } else {
-        r->chose = UPDATE_SOLVER_R;
-        r->J = r->J_R;
-    }
+    double *O = w->Z;
+
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasTrans, n, n, n, 1.0, w->ZTk,
+                n, w->Pk, n, 0.0, O, n);
+    for (int i = 0; i < n; i++)
+        cblas_dscal(n, w->dk[i] / w->h[i], O + (size_t)i * n, 1);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, O, n,
+                w->H, n, 0.0, out, n);
 }
 
-/* the candidates p->solver asks for, from one eigendecomposition */
+/* the candidates p->solver asks for, from one eigendecomposition; only
+ * the one kept is formed, in Ahat. best keeps the smaller J, ties and
+ * NANs going to R. */
 static int solve_candidates(const double *C, int n, const UpdateParams *p,
-                            UpdateWork *w, double *Ahat)
+                            UpdateWork *w, double *Ahat, UpdateReport *r)
 {
-    int info;
+    int info = 0;
 
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0, w->H,
                 n, C, n, 0.0, w->M0, n);
     tick(w, UPDATE_T_CAND);
-    if (p->solver == UPDATE_SOLVER_K)
-        return candidate_k(n, p, w, Ahat);
-    info = candidate_r(n, p, w, Ahat);
-    if (info == 0 && p->solver == UPDATE_SOLVER_BEST)
-        info = candidate_k(n, p, w, w->Ak);
-    return info;
+    if (p->solver != UPDATE_SOLVER_K)
+        info = candidate_r(n, p, w, &r->J_R);
+    if (info == 0 && p->solver != UPDATE_SOLVER_R)
+        info = candidate_k(n, p, w, &r->J_K);
+    if (info != 0)
+        return info;
+    r->chose = p->solver == UPDATE_SOLVER_BEST
+               ? (r->J_K < r->J_R || (isnan(r->J_R) && !isnan(r->J_K))
+                  ? UPDATE_SOLVER_K : UPDATE_SOLVER_R)
+               : p->solver;
+    if (r->chose == UPDATE_SOLVER_K)
+        form_k(n, w, Ahat);
+    else
+        form_r(n, w, Ahat);
+    r->J = r->chose == UPDATE_SOLVER_K ? r->J_K : r->J_R;
+    tick(w, UPDATE_T_CAND);
+    return 0;
 }
 
 int update_solve_forward(const double *Gamma, const double *C, int n,
@@ -459,27 +516,13 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
     info = eig_sqrt(Gamma, n, p->l2, w);
     tick(w, UPDATE_T_EIG);
     if (info == 0)
-        info = solve_candidates(C, n, p, w, Ahat);
+        info = solve_candidates(C, n, p, w, Ahat, &r);
     *lapack_info = info;
-    if (info != 0) {
-        if (rep)
-            *rep = r;
-        return -1;
-    }
-
-    /* choose, or report the single candidate's J when asked */
-    if (p->solver == UPDATE_SOLVER_BEST) {
-        keep_best(Gamma, C, n, p, w, Ahat, &r);
-    } else if (rep) {
-        r.chose = p->solver == UPDATE_SOLVER_K ? UPDATE_SOLVER_K
-                                                : UPDATE_SOLVER_R;
-        r.J = objective_in(Ahat, Gamma, C, n, p, w->M, w->piv);
-        *(r.chose == UPDATE_SOLVER_K ? &r.J_K : &r.J_R) = r.J;
-    }
-    tick(w, UPDATE_T_CAND);
+    if (info != 0)
+        r = (UpdateReport){ NAN, NAN, NAN, UPDATE_SOLVER_BEST };
     if (rep)
         *rep = r;
-    return 0;
+    return info != 0 ? -1 : 0;
 }
 
 /* ---- the on-line steps ----------------------------------------------- */

@@ -23,7 +23,7 @@ static void test_topk_keeps_exactly_k_nonzeros(void **state)
 {
     const int n = 50, K = 7;
     double *Q = randn(n * K, 1), *U = malloc(n * K * sizeof(double));
-    double tau[7], work[50];
+    double tau[7], work[150];
 
     (void)state;
     for (int keep = 1; keep < n; keep += 7) {
@@ -45,6 +45,42 @@ static void test_topk_keeps_exactly_k_nonzeros(void **state)
     free(U);
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x < y) - (x > y);
+}
+
+/* the threshold is the (keep+1)-th largest |q|, as a full sort finds it:
+ * columns of 784 with many ties (integers -3..3), an all-zero column and
+ * a sorted one, which defeat careless pivots */
+static void test_topk_tau_is_the_sorted_value_with_ties(void **state)
+{
+    const int n = 784, K = 4;
+    double *Q = randn(n * K, 2), *s = malloc(n * sizeof(double));
+    double tau[4], *work = malloc(3 * n * sizeof(double));
+
+    (void)state;
+    for (int j = 0; j < n; j++) {
+        Q[j] = round(Q[j] * 1.5);
+        Q[n + j] = 0.0;
+        Q[2 * n + j] = (double)j - 300.0;
+    }
+    for (int keep = 0; keep < n; keep += 13) {
+        eng_topk_tau(Q, n, K, keep, tau, work);
+        for (int k = 0; k < K; k++) {
+            for (int j = 0; j < n; j++)
+                s[j] = fabs(Q[k * n + j]);
+            qsort(s, n, sizeof(double), cmp_desc);
+            assert_true(tau[k] == s[keep]);
+        }
+    }
+    free(Q);
+    free(s);
+    free(work);
+}
+
 static void test_soft_threshold_shrinks_by_tau(void **state)
 {
     double q[4] = { 3.0, -2.5, 0.5, -1.0 }, tau[1] = { 1.0 }, u[4];
@@ -57,7 +93,7 @@ static void test_soft_threshold_shrinks_by_tau(void **state)
 static void test_csnt_without_correction_is_the_snt(void **state)
 {
     const int n = 20, K = 9;
-    double *Q = randn(n * K, 11), U[180], Y[180], tau[9], work[20];
+    double *Q = randn(n * K, 11), U[180], Y[180], tau[9], work[60];
     EngThreshold t = { .keep = 5 };
 
     (void)state;
@@ -115,7 +151,7 @@ static void test_propagation_flow_matches_naive_loops(void **state)
 
 static void test_absolute_threshold_is_the_same_everywhere(void **state)
 {
-    double q[6] = { 3, -2, 0.5, 1, -4, 0 }, tau[2], work[3];
+    double q[6] = { 3, -2, 0.5, 1, -4, 0 }, tau[2], work[9];
     EngThreshold t = { .keep = 0, .tau = 0.75 };
 
     (void)state;
@@ -127,6 +163,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topk_keeps_exactly_k_nonzeros),
+        cmocka_unit_test(test_topk_tau_is_the_sorted_value_with_ties),
         cmocka_unit_test(test_soft_threshold_shrinks_by_tau),
         cmocka_unit_test(test_csnt_without_correction_is_the_snt),
         cmocka_unit_test(test_csnt_subtracts_error_and_flow),

@@ -492,6 +492,61 @@ static void test_best_never_worse_than_either_candidate(void **state)
     update_work_free(w);
 }
 
+/* the smallest eigenvalue of Gamma + l2 I (n <= 16), by LAPACK */
+static double min_eig_plus(const double *Gamma, int n, double l2)
+{
+    double H[256], h[16];
+
+    memcpy(H, Gamma, sizeof(double) * n * n);
+    for (int i = 0; i < n; i++)
+        H[i * n + i] += l2;
+    assert_int_equal(LAPACKE_dsyev(LAPACK_COL_MAJOR, 'N', 'L', n, H, n, h),
+                     0);
+    return h[0];
+}
+
+/* the J each candidate reports comes from closed forms over its factors
+ * (no product, no LU); it must be the J of the matrix returned, computed
+ * by naive loops. Also with an indefinite Gamma (lb term), where the
+ * clamp of the eigenvalues makes the candidate differ from the formula
+ * for an unclamped H. */
+static void test_reported_J_is_the_J_of_the_returned_matrix(void **state)
+{
+    const int n = 7, K = 30;
+    UpdateParams p = { .l2 = 0.3, .l3 = 0.4, .l4 = 0.2, .lb = 6.0,
+                       .mean = 1 };
+    double Gamma[49], C[49], A[49];
+    UpdateWork *w = update_work_new(n);
+    UpdateReport rep;
+    int info;
+
+    (void)state;
+    for (unsigned seed = 60; seed < 66; seed++)
+        for (int solver = UPDATE_SOLVER_R; solver <= UPDATE_SOLVER_K;
+             solver++) {
+            double *U = randn(n * K, seed), *W = randn(n * K, seed + 10);
+            double *E = randn(n * K, seed + 20), J;
+
+            /* odd seeds: Gamma + l2 I indefinite through the lb term */
+            naive_gram(U, seed % 2 ? E : NULL, W, n, K, &p, Gamma, C);
+            if (seed % 2)
+                assert_true(min_eig_plus(Gamma, n, p.l2) < 0.0);
+            p.solver = solver;
+            assert_int_equal(update_solve_forward(Gamma, C, n, &p, w, A,
+                                                  &rep, &info), 0);
+            J = naive_J(A, Gamma, C, n, &p);
+
+            /* J is O(1-10) here; the closed forms and the loops round
+             * differently, and the SVD's vectors are orthogonal to about
+             * 1e-15 */
+            assert_true(fabs(rep.J - J) < 1e-10 * fmax(1.0, fabs(J)));
+            free(U);
+            free(W);
+            free(E);
+        }
+    update_work_free(w);
+}
+
 static void test_k_candidate_stationary_along_its_diagonal(void **state)
 {
     const int n = 6;
@@ -767,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_objective_matches_naive_loops),
         cmocka_unit_test(test_best_is_near_the_descent_minimum),
         cmocka_unit_test(test_best_never_worse_than_either_candidate),
+        cmocka_unit_test(test_reported_J_is_the_J_of_the_returned_matrix),
         cmocka_unit_test(test_k_candidate_stationary_along_its_diagonal),
         cmocka_unit_test(test_proximal_full_step_is_the_minimiser),
         cmocka_unit_test(test_proximal_step_zero_gradient_without_l3),
