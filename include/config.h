@@ -75,6 +75,7 @@ typedef struct {
     double goal_l1;             /* penalised goal: weight of ||G||_1 */
     int goal_sweeps;            /* penalised goal: sweeps over classes */
     CfgPrecision precision;     /* large products in double or float */
+    int microbatches;           /* column blocks of the forward pipeline */
 
     /* [eval] */
     double svm_c;

@@ -78,6 +78,18 @@ void net_halo_send(NetHalo *h, int to, int tag, const double *buf,
                    size_t count);
 void net_halo_wait(NetHalo *h);
 
+/* 1 when every message of h has completed (h is then empty, as after
+ * net_halo_wait), else 0; never waits. Calling it lets MPI move the
+ * messages on while the caller works between calls. */
+int net_halo_test(NetHalo *h);
+
+/* A stream of sends completed together: net_isend posts one (buf must
+ * stay unchanged until then), net_wait_sends waits for n of them. For
+ * the forward pipeline, whose blocks outnumber NET_HALO_MAX. */
+void net_isend(const NetTopo *t, int node, int to, int tag,
+               const double *buf, size_t count, MPI_Request *req);
+void net_wait_sends(const NetTopo *t, int node, int n, MPI_Request *req);
+
 /* Running totals of this process: seconds spent waiting for messages to
  * complete, and bytes sent. */
 void net_counters(double *wait_seconds, double *bytes_sent);

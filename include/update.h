@@ -90,13 +90,24 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
                       const UpdateParams *p, UpdateWork *w, double *Ahat,
                       UpdateReport *rep, int *lapack_info);
 
+/* The part of node l's forward update that needs only Uin = U_{l-1} and
+ * Ein = E_{l-1} (NULL when zero; ignored with p->fit_y): Gamma of
+ * eq. (17) and the eigendecomposition of Gamma + l2 I, kept in w for the
+ * next update_forward with the same w, which then skips it. A node can
+ * run it as soon as its input arrives, before the goal is known.
+ * update_backward may run in between (it does not touch the kept
+ * result). Returns 0, or -1 with the LAPACK info in *lapack_info. */
+int update_prepare(const double *Uin, const double *Ein, int n, int K,
+                   const UpdateParams *p, UpdateWork *w, int *lapack_info);
+
 /* The forward weight update of node l, eq. (16)-(17) (section 4.2):
  * builds Gamma and C from Uin = U_{l-1}, Ein = E_{l-1}, Y = Y_l, E = E_l
  * and BE = B_l E_{l+1} (NULL blocks are zero), solves for A_hat and
  * applies the on-line step p->step with p->rho to A (n x n) in place. Y
  * (n x K) is overwritten (it becomes W). With p->fit_y the target is Y
- * itself and Gamma has no lb term. rep may be NULL. Returns 0, or
- * -1 when LAPACK fails (info in *lapack_info). */
+ * itself and Gamma has no lb term. Uses update_prepare's result when w
+ * holds one (for the same Uin and Ein), else prepares first. rep may be
+ * NULL. Returns 0, or -1 when LAPACK fails (info in *lapack_info). */
 int update_forward(double *A, const double *Uin, const double *Ein,
                        double *Y, const double *E, const double *BE,
                        int n, int K, const UpdateParams *p,

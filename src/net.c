@@ -196,6 +196,42 @@ void net_halo_wait(NetHalo *h)
     h->n = 0;
 }
 
+int net_halo_test(NetHalo *h)
+{
+    MPI_Status st[NET_HALO_MAX];
+    int done = 0, rc = MPI_Testall(h->n, h->req, &done, st);
+
+    check(h->t, h->node, rc, "MPI_Testall");
+    if (!done)
+        return 0;
+    for (int i = 0; i < h->n; i++)
+        if (h->want[i] > 0)
+            check_count(h->t, h->node, &st[i], h->want[i], st[i].MPI_SOURCE);
+    h->n = 0;
+    return 1;
+}
+
+void net_isend(const NetTopo *t, int node, int to, int tag,
+               const double *buf, size_t count, MPI_Request *req)
+{
+    int rc = MPI_Isend(buf, count_int(t, node, count), MPI_DOUBLE,
+                       net_owner(t, to), tag, t->comm, req);
+
+    check(t, node, rc, "MPI_Isend");
+    sent += 8.0 * (double)count;
+}
+
+void net_wait_sends(const NetTopo *t, int node, int n, MPI_Request *req)
+{
+    MPI_Status *st = n > 0 ? malloc((size_t)n * sizeof(*st)) : NULL;
+
+    if (n > 0 && !st)
+        net_fatal(t, node, "out of memory waiting for %d messages", n);
+    if (n > 0)
+        wait_all(t, node, n, req, st);
+    free(st);
+}
+
 void net_barrier(const NetTopo *t)
 {
     MPI_Request req;

@@ -2,16 +2,20 @@
  * train.c - one iteration of the method over the network (see train.h).
  *
  * Iteration t, for nodes l = 1..L (design note sections 3-6):
- *   forward   Q_l = A_{l-1} U_{l-1}, U_l = soft(Q_l, tau_l)      node to node
- *   goal      U_lG -> rank 0, G solved there, G -> goal node
+ *   forward   Q_l = A_{l-1} U_{l-1}, U_l = soft(Q_l, tau_l)      node to node,
+ *             in column blocks (a pipeline: node l + 1 starts on block b
+ *             while node l computes block b + 1)
+ *   goal      U_lG -> rank 0, G solved there, G -> goal node; meanwhile
+ *             every rank starts the node work that needs no goal
  *   errors    E_lG = U_lG - G; after the goal D_l = soft(A_{l-1} D_{l-1}),
  *             E_l = U_l - D_l; before it 0, U_l or U_l - Y_l^{t-1}
  *   halo      E_l -> node l + 1; tied: A_{l-1}^T E_l -> node l - 1,
  *             untied: E_l, U_l and A_{l-1} -> node l - 1
  *   update    Y_l = c-sNT, B_l and A_{l-1} by closed forms, in parallel
  * A node owned by this process reads a local neighbour's block by copy, a
- * remote one by message; the arithmetic is the same either way, hence the
- * same bits on any rank count.
+ * remote one by message; the arithmetic is the same either way, and no
+ * result depends on when a piece of work runs, hence the same bits on
+ * any rank count.
  */
 #include "train.h"
 
@@ -52,6 +56,7 @@ typedef struct {
     double *work;       /* 3n doubles: the threshold's scratch */
     double terms[TRAIN_TERMS];
     int warned_zero;    /* the all-zero output warning was printed */
+    int done;           /* updated in this iteration already */
     UpdateWork *uw;
 } TrainNode;
 
@@ -60,6 +65,7 @@ struct Trainer {
     int fault_node, fault_it;   /* NaN injection for tests, 0 = none */
     const NetTopo *t;
     int L, n, K, lG;
+    int mb;             /* column blocks of the forward pipeline */
     int untied;
     UpdateParams up;
     TrainNode *node;    /* node[l - 1]; only local nodes are allocated */
@@ -72,6 +78,8 @@ struct Trainer {
     int *label;         /* K labels of the batch */
     double *goal_in;    /* goal node's U (or Q) when it is remote */
     double *goal_G;
+    NetHalo goal_out;   /* the send of goal_G, completed a phase later */
+    MPI_Request *pipe;  /* the forward pipeline's block sends */
 };
 
 static void state_move(Trainer *tr, int l, double *root_buf,
@@ -247,8 +255,10 @@ static int trainer_alloc(Trainer *tr, const DataSet *train)
 
     tr->node = calloc((size_t)tr->L, sizeof(*tr->node));
     tr->use_stale = calloc((size_t)tr->L, sizeof(int));
-    if (!tr->node || !tr->use_stale)
+    tr->pipe = calloc((size_t)tr->mb, sizeof(MPI_Request));
+    if (!tr->node || !tr->use_stale || !tr->pipe)
         return -1;
+    net_halo_begin(&tr->goal_out, tr->t, 1);
     for (int l = 1; l <= tr->L; l++)
         if (local_node(tr, l) && node_alloc(tr, &tr->node[l - 1], l))
             return -1;
@@ -282,6 +292,7 @@ Trainer *train_new(const NlpcConfig *cfg, const NetTopo *t,
     tr->lG = cfg->goal_node;
     tr->untied = cfg->backward == CFG_BACKWARD_UNTIED;
     tr->K = k < 1.0 ? 1 : (int)(k + 0.5);
+    tr->mb = cfg->microbatches < tr->K ? cfg->microbatches : tr->K;
     params_from_config(&tr->up, cfg);
     mixed_set(cfg->precision == CFG_PREC_MIXED);
     rng_init(&tr->sched, cfg->seed, RNG_STREAM_SCHEDULE);
@@ -425,17 +436,6 @@ static double update_times(TrainNode *nd)
     return sum;
 }
 
-/* every phase timer of every local node at zero */
-static void times_clear(Trainer *tr)
-{
-    for (int l = 1; l <= tr->L; l++) {
-        TrainNode *nd = local_node(tr, l);
-
-        for (int i = TERM_T_FWD; nd && i <= TERM_T_WAIT; i++)
-            nd->terms[i] = 0.0;
-    }
-}
-
 /* ---- stage one ---------------------------------------------------------- */
 
 /* once per node: a node whose whole output is zero passes nothing on */
@@ -456,33 +456,69 @@ static void warn_if_zero(Trainer *tr, TrainNode *nd, int it)
     nd->warned_zero = 1;
 }
 
-/* forward sNT of every local node in order; rank 0 draws the batch */
+/* first column of block b of the forward pipeline */
+static int block_start(const Trainer *tr, int b)
+{
+    return (int)((long)b * tr->K / tr->mb);
+}
+
+/* forward sNT of block b (columns c0..c1-1) of local node nd, its input
+ * from node l - 1 (a copy, or a message of that block); the block goes on
+ * to node l + 1 by a send completed after the last block */
+static void forward_block(Trainer *tr, TrainNode *nd, int it, int b)
+{
+    int c0 = block_start(tr, b), w = block_start(tr, b + 1) - c0, l = nd->l;
+    size_t off = (size_t)c0 * tr->n, len = (size_t)w * tr->n;
+    TrainNode *left = local_node(tr, l - 1);
+
+    if (l > 1)
+        move_in(tr, l, l - 1, NET_TAG_U, left ? left->U + off : NULL,
+                nd->Uin + off, len);
+    eng_forward(weights_forward(tr, nd), nd->Uin + off, tr->n, w, &nd->thr,
+                nd->Q + off, nd->tau + c0, nd->U + off, nd->work);
+    if (!eng_all_finite(nd->Q + off, len))
+        net_fatal(tr->t, l, "iteration %d: NaN or Inf in Q_%d = A_%d "
+                  "U_%d of the forward pass; its weight or its input "
+                  "went bad", it + 1, l, l - 1, l - 1);
+    if (l < tr->L && !local_node(tr, l + 1))
+        net_isend(tr->t, l, l + 1, NET_TAG_U, nd->U + off, len,
+                  &tr->pipe[b]);
+}
+
+/* forward sNT of every local node, block by block; rank 0 draws the
+ * batch. The blocks are columns, which the sNT treats independently, so
+ * any block count gives the same U (OpenBLAS's GEMM gives a column the
+ * same bits in any block here; the block count is fixed by the
+ * configuration, not by the layout, in case another BLAS does not). */
 static void phase_forward(Trainer *tr, int it)
 {
-    size_t nk = (size_t)tr->n * tr->K;
+    TrainNode *last = NULL;
+    Lap c;
 
-    for (int l = 1; l <= tr->L; l++) {
-        TrainNode *nd = local_node(tr, l), *left = local_node(tr, l - 1);
-        Lap c;
-
-        if (!nd)
-            continue;
+    if (local_node(tr, 1)) {
         lap_start(&c);
-        if (l == 1)
-            batch_draw(tr->batcher, nd->Uin, tr->label);
-        else
-            move_in(tr, l, l - 1, NET_TAG_U, left ? left->U : NULL,
-                    nd->Uin, nk);
-        eng_forward(weights_forward(tr, nd), nd->Uin, tr->n, tr->K,
-                    &nd->thr, nd->Q, nd->tau, nd->U, nd->work);
-        if (!eng_all_finite(nd->Q, nk))
-            net_fatal(tr->t, l, "iteration %d: NaN or Inf in Q_%d = A_%d "
-                      "U_%d of the forward pass; its weight or its input "
-                      "went bad", it + 1, l, l - 1, l - 1);
-        warn_if_zero(tr, nd, it);
-        move_out(tr, l, l + 1, NET_TAG_U, nd->U, nk);
-        lap(&c, nd, TERM_T_FWD, 0.0);
+        batch_draw(tr->batcher, local_node(tr, 1)->Uin, tr->label);
+        lap(&c, local_node(tr, 1), TERM_T_FWD, 0.0);
     }
+    for (int b = 0; b < tr->mb; b++)
+        for (int l = 1; l <= tr->L; l++) {
+            TrainNode *nd = local_node(tr, l);
+
+            if (!nd)
+                continue;
+            lap_start(&c);
+            forward_block(tr, nd, it, b);
+            lap(&c, nd, TERM_T_FWD, 0.0);
+            last = nd;
+        }
+    if (last && last->l < tr->L) {
+        lap_start(&c);
+        net_wait_sends(tr->t, last->l, tr->mb, tr->pipe);
+        lap(&c, last, TERM_T_FWD, 0.0);
+    }
+    for (int l = 1; l <= tr->L; l++)
+        if (local_node(tr, l))
+            warn_if_zero(tr, local_node(tr, l), it);
 }
 
 /* rank 0: G from the goal node's U, by projection or penalised sweeps.
@@ -502,29 +538,68 @@ static void goal_solve(Trainer *tr, const double *in, double *G)
         net_fatal(tr->t, 1, "out of memory in the penalised goal solver");
 }
 
-/* the goal at node lG: its U travels to rank 0, G comes back. Rank 0's
- * time is charged to node 1, the goal node's wait for G to node lG. */
-static void phase_goal(Trainer *tr)
+/* rank 0: the goal from the goal node's U in tr->goal_in, sent back */
+static void goal_serve(Trainer *tr)
+{
+    size_t nk = (size_t)tr->n * tr->K;
+    Lap c;
+
+    lap_start(&c);
+    goal_solve(tr, tr->goal_in, tr->goal_G);
+    net_halo_send(&tr->goal_out, tr->lG, NET_TAG_GOAL_G, tr->goal_G, nk);
+    lap(&c, local_node(tr, 1), TERM_T_GOAL, 0.0);
+}
+
+/* the goal node's blocks on their way: rank 0 posts the receive of U_lG,
+ * the goal node's owner sends it and posts the receive of G (into D).
+ * When rank 0 owns the goal node it solves the goal at once. */
+static void goal_begin(Trainer *tr, NetHalo *h)
 {
     TrainNode *g = local_node(tr, tr->lG);
     size_t nk = (size_t)tr->n * tr->K;
     Lap c;
 
-    lap_start(&c);
+    net_halo_begin(h, tr->t, tr->lG);
     if (tr->t->rank == 0 && g) {
+        lap_start(&c);
         goal_solve(tr, g->U, g->D);
-    } else if (tr->t->rank == 0) {
-        net_recv(tr->t, 1, tr->lG, NET_TAG_GOAL_U, tr->goal_in, nk);
-        goal_solve(tr, tr->goal_in, tr->goal_G);
-        net_send(tr->t, 1, tr->lG, NET_TAG_GOAL_G, tr->goal_G, nk);
-    } else if (g) {
-        net_send(tr->t, tr->lG, 1, NET_TAG_GOAL_U, g->U, nk);
-        net_recv(tr->t, tr->lG, 1, NET_TAG_GOAL_G, g->D, nk);
-    }
-    if (tr->t->rank == 0)
         lap(&c, local_node(tr, 1), TERM_T_GOAL, 0.0);
-    else if (g)
+    } else if (tr->t->rank == 0) {
+        net_halo_recv(h, tr->lG, NET_TAG_GOAL_U, tr->goal_in, nk);
+    } else if (g) {
+        net_halo_send(h, 1, NET_TAG_GOAL_U, g->U, nk);
+        net_halo_recv(h, 1, NET_TAG_GOAL_G, g->D, nk);
+    }
+}
+
+/* rank 0, between pieces of early work: serve the goal if its U is in */
+static void goal_poll(Trainer *tr, NetHalo *h, int *served)
+{
+    if (tr->t->rank != 0 || *served || local_node(tr, tr->lG))
+        return;
+    if (net_halo_test(h)) {
+        goal_serve(tr);
+        *served = 1;
+    }
+}
+
+/* the goal's messages complete: rank 0 waits for U_lG and serves it
+ * unless it did already, the goal node's owner waits for G. The goal
+ * node's wait is charged to it, rank 0's to node 1. */
+static void goal_end(Trainer *tr, NetHalo *h, int served)
+{
+    TrainNode *g = local_node(tr, tr->lG);
+    Lap c;
+
+    lap_start(&c);
+    if (tr->t->rank == 0 && !g && !served) {
+        net_halo_wait(h);
+        lap(&c, local_node(tr, 1), TERM_T_GOAL, 0.0);
+        goal_serve(tr);
+    } else if (tr->t->rank != 0 && g) {
+        net_halo_wait(h);
         lap(&c, g, TERM_T_GOAL, 0.0);
+    }
 }
 
 /* E_l of a node before the goal: literal E = U (G = 0, footnote 2);
@@ -774,7 +849,70 @@ static void node_update(Trainer *tr, TrainNode *nd, int it)
     lap(&c, nd, TERM_T_TERMS, 0.0);
 }
 
-/* stage two: every local node drawn +1, independently */
+/* node l's update needs no block from the goal or a neighbour: no goal
+ * error of its own or of either neighbour, tied weights (untied, node
+ * l + 1 sends it A_l before A_l changes) */
+static int needs_nothing(const Trainer *tr, int l)
+{
+    return !has_error(tr, l) && !needs_ein(tr, l) && !needs_be(tr, l)
+           && !tr->untied;
+}
+
+/* Gamma of node l needs only its input: no E_{l-1} term */
+static int gamma_from_input(const Trainer *tr, int l)
+{
+    return !needs_ein(tr, l) || tr->up.fit_y;
+}
+
+/* Gamma of node l and its eigendecomposition, ahead of the update */
+static void node_prepare(Trainer *tr, TrainNode *nd, int it)
+{
+    int info = 0;
+    Lap c;
+
+    lap_start(&c);
+    if (update_prepare(nd->Uin, NULL, tr->n, tr->K, &tr->up, nd->uw,
+                       &info) != 0)
+        net_fatal(tr->t, nd->l, "iteration %d: LAPACK failed in the "
+                  "eigendecomposition of the forward update (info %d); "
+                  "raise [train] l2", it + 1, info);
+    lap(&c, nd, TERM_T_TERMS, update_times(nd));
+}
+
+/* the update of a node drawn +1, once: A_prev keeps the weight the
+ * forward pass used (async) */
+static void node_step(Trainer *tr, TrainNode *nd, int it)
+{
+    memcpy(nd->A_prev, nd->A, (size_t)tr->n * tr->n * sizeof(double));
+    node_update(tr, nd, it);
+    nd->done = 1;
+}
+
+/* Node work that needs no goal, while the goal travels: each local node
+ * drawn +1 that needs no block at all is updated, the others whose Gamma
+ * needs only their input prepare it. Rank 0 serves the goal between two
+ * pieces of work as soon as its U is in. */
+static void phase_early(Trainer *tr, int it, NetHalo *goal, int *served)
+{
+    for (int l = 1; l <= tr->L; l++) {
+        TrainNode *nd = local_node(tr, l);
+
+        if (!nd || tr->use_stale[l - 1])
+            continue;
+        goal_poll(tr, goal, served);
+        if (needs_nothing(tr, l)) {
+            node_prepare(tr, nd, it);
+            goal_poll(tr, goal, served);
+            node_step(tr, nd, it);
+        } else if (gamma_from_input(tr, l)) {
+            node_prepare(tr, nd, it);
+        }
+    }
+    goal_poll(tr, goal, served);
+}
+
+/* stage two: every local node drawn +1 that phase_early left; a stale
+ * node's A_prev becomes its A */
 static void phase_update(Trainer *tr, int it)
 {
     size_t nn = (size_t)tr->n * tr->n;
@@ -782,12 +920,12 @@ static void phase_update(Trainer *tr, int it)
     for (int l = 1; l <= tr->L; l++) {
         TrainNode *nd = local_node(tr, l);
 
-        if (!nd)
+        if (!nd || nd->done)
             continue;
-        node_terms_clear(nd);
-        memcpy(nd->A_prev, nd->A, nn * sizeof(double));
-        if (!tr->use_stale[l - 1])
-            node_update(tr, nd, it);
+        if (tr->use_stale[l - 1])
+            memcpy(nd->A_prev, nd->A, nn * sizeof(double));
+        else
+            node_step(tr, nd, it);
     }
 }
 
@@ -852,20 +990,42 @@ static void inject_fault(Trainer *tr, int it)
     }
 }
 
+/* at the start of an iteration: no node updated yet, every objective
+ * term unknown, every phase timer at zero */
+static void nodes_reset(Trainer *tr)
+{
+    for (int l = 1; l <= tr->L; l++) {
+        TrainNode *nd = local_node(tr, l);
+
+        if (!nd)
+            continue;
+        nd->done = 0;
+        node_terms_clear(nd);
+        for (int i = TERM_T_FWD; i <= TERM_T_WAIT; i++)
+            nd->terms[i] = 0.0;
+    }
+}
+
 void train_step(Trainer *tr, int it, TrainStats *st)
 {
     double t0 = MPI_Wtime(), w0, b0;
+    NetHalo goal;
+    int served = 0;
 
     net_counters(&w0, &b0);
     memset(st, 0, sizeof(*st));
     st->updated = draw_schedule(tr);
-    times_clear(tr);
+    nodes_reset(tr);
     inject_fault(tr, it);
     phase_forward(tr, it);
-    phase_goal(tr);
+    goal_begin(tr, &goal);
+    phase_early(tr, it, &goal, &served);
+    goal_end(tr, &goal, served);
     phase_errors(tr);
     phase_halo(tr);
     phase_update(tr, it);
+    if (tr->t->rank == 0)
+        net_halo_wait(&tr->goal_out);
     collect_stats(tr, st, t0, w0, b0);
 }
 
@@ -1106,6 +1266,7 @@ void train_free(Trainer *tr)
             node_free(&tr->node[l - 1]);
     free(tr->node);
     free(tr->use_stale);
+    free(tr->pipe);
     batch_free(tr->batcher);
     free(tr->label);
     free(tr->goal_in);

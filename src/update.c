@@ -38,6 +38,8 @@ struct UpdateWork {
     double *Gamma;      /* update_forward: Gamma; update_backward: G */
     double *C;          /* update_forward: C; update_backward: B_hat^T */
     int *piv;           /* LU pivots for log |det A| */
+    double trace;       /* tr(Gamma) of the prepared node */
+    int prepared;       /* H, hraw and trace hold update_prepare's result */
     double t[UPDATE_PHASES];    /* seconds per phase (update_work_times) */
     double mark;        /* when the phase being timed began */
 };
@@ -118,8 +120,9 @@ static void symmetrise_lower(double *S, int n)
             S[(size_t)r * n + c] = S[(size_t)c * n + r];
 }
 
-void update_gram(const double *Uin, const double *Ein, const double *W, int n,
-              int K, const UpdateParams *p, double *Gamma, double *C)
+/* Gamma = s (Uin Uin^T + (lb/2)(Uin Ein^T + Ein Uin^T)), whole */
+static void gram_gamma(const double *Uin, const double *Ein, int n, int K,
+                       const UpdateParams *p, double *Gamma)
 {
     double s = p->mean ? 1.0 / K : 1.0;
 
@@ -127,7 +130,22 @@ void update_gram(const double *Uin, const double *Ein, const double *W, int n,
     if (Ein && p->lb != 0.0)
         mixed_syr2k(n, K, s * p->lb / 2.0, Uin, n, Ein, n, 1.0, Gamma, n);
     symmetrise_lower(Gamma, n);
+}
+
+/* C = s Uin W^T */
+static void gram_cross(const double *Uin, const double *W, int n, int K,
+                       const UpdateParams *p, double *C)
+{
+    double s = p->mean ? 1.0 / K : 1.0;
+
     mixed_gemm(CblasNoTrans, CblasTrans, n, n, K, s, Uin, n, W, n, 0.0, C, n);
+}
+
+void update_gram(const double *Uin, const double *Ein, const double *W, int n,
+              int K, const UpdateParams *p, double *Gamma, double *C)
+{
+    gram_gamma(Uin, Ein, n, K, p, Gamma);
+    gram_cross(Uin, W, n, K, p, C);
 }
 
 /* ---- the scalar problem ---------------------------------------------- */
@@ -291,27 +309,31 @@ double update_scalar_min(double c, double a, double l3, double l4)
 
 /* ---- the forward candidates ------------------------------------------ */
 
-/* H = Gamma + l2 I = V diag(h) V^T, then s = sqrt(max(h, 1e-10 max h)).
- * The clamp matters only when the lb term makes Gamma indefinite; the
- * unclamped h stays in w->hraw for the objective. */
-static int eig_sqrt(const double *Gamma, int n, double l2, UpdateWork *w)
+/* H = Gamma + l2 I = V diag(h) V^T: V into w->H, h into w->hraw */
+static int eig_gamma(const double *Gamma, int n, double l2, UpdateWork *w)
 {
-    size_t nn = (size_t)n * n;
-    double hmax;
-    int info;
-
-    memcpy(w->H, Gamma, nn * sizeof(double));
+    memcpy(w->H, Gamma, (size_t)n * n * sizeof(double));
     for (int i = 0; i < n; i++)
         w->H[(size_t)i * n + i] += l2;
-    info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', n, w->H, n, w->h);
-    if (info != 0)
-        return info;
-    hmax = w->h[n - 1];
+    return LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', n, w->H, n, w->hraw);
+}
+
+/* h += shift (the proximal step's mu: Gamma + (l2 + mu) I has the same
+ * eigenvectors), then s = sqrt(max(h, 1e-10 max h)) into w->h. The clamp
+ * matters only when the lb term makes Gamma indefinite; the objective
+ * reads the unclamped h in w->hraw. */
+static int eig_roots(int n, double shift, UpdateWork *w)
+{
+    double hmax;
+
+    for (int i = 0; shift != 0.0 && i < n; i++)
+        w->hraw[i] += shift;
+    hmax = w->hraw[n - 1];
     if (!(hmax > 0.0))
         return -1000;
-    memcpy(w->hraw, w->h, (size_t)n * sizeof(double));
     for (int i = 0; i < n; i++)
-        w->h[i] = sqrt(w->h[i] > 1e-10 * hmax ? w->h[i] : 1e-10 * hmax);
+        w->h[i] = sqrt(w->hraw[i] > 1e-10 * hmax ? w->hraw[i]
+                                                 : 1e-10 * hmax);
     return 0;
 }
 
@@ -505,16 +527,15 @@ static int solve_candidates(const double *C, int n, const UpdateParams *p,
     return 0;
 }
 
-int update_solve_forward(const double *Gamma, const double *C, int n,
-                      const UpdateParams *p, UpdateWork *w, double *Ahat,
-                      UpdateReport *rep, int *lapack_info)
+/* the minimiser of J for the eigendecomposition in w (of Gamma + l2 I,
+ * its eigenvalues shifted by `shift`) and the cross matrix C */
+static int solve_prepared(const double *C, int n, const UpdateParams *p,
+                          double shift, UpdateWork *w, double *Ahat,
+                          UpdateReport *rep, int *lapack_info)
 {
     UpdateReport r = { NAN, NAN, NAN, UPDATE_SOLVER_BEST };
-    int info;
+    int info = eig_roots(n, shift, w);
 
-    clock_start(w);
-    info = eig_sqrt(Gamma, n, p->l2, w);
-    tick(w, UPDATE_T_EIG);
     if (info == 0)
         info = solve_candidates(C, n, p, w, Ahat, &r);
     *lapack_info = info;
@@ -525,6 +546,21 @@ int update_solve_forward(const double *Gamma, const double *C, int n,
     return info != 0 ? -1 : 0;
 }
 
+int update_solve_forward(const double *Gamma, const double *C, int n,
+                      const UpdateParams *p, UpdateWork *w, double *Ahat,
+                      UpdateReport *rep, int *lapack_info)
+{
+    int info;
+
+    clock_start(w);
+    info = eig_gamma(Gamma, n, p->l2, w);
+    tick(w, UPDATE_T_EIG);
+    w->prepared = 0;
+    return info != 0 ? (*lapack_info = info, -1)
+                     : solve_prepared(C, n, p, 0.0, w, Ahat, rep,
+                                      lapack_info);
+}
+
 /* ---- the on-line steps ----------------------------------------------- */
 
 /* damped: A <- (1 - rho) A + rho A_hat (the paper's step) */
@@ -533,8 +569,7 @@ static int step_damped(double *A, int n, const UpdateParams *p,
 {
     size_t nn = (size_t)n * n;
 
-    if (update_solve_forward(w->Gamma, w->C, n, p, w, w->Ahat, rep,
-                             lapack_info) != 0)
+    if (solve_prepared(w->C, n, p, 0.0, w, w->Ahat, rep, lapack_info) != 0)
         return -1;
     clock_start(w);
     cblas_dscal((int)nn, 1.0 - p->rho, A, 1);
@@ -546,16 +581,18 @@ static int step_damped(double *A, int n, const UpdateParams *p,
 /* Proximal: A <- argmin J(A) + (mu/2)||A - A_t||^2. Expanding,
  * (mu/2)||A - A_t||^2 = (mu/2)||A||^2 - tr(A mu A_t^T) + const, so this is
  * J with l2 -> l2 + mu and C -> C + mu A_t^T, solved by the same closed
- * form. mu: for a scalar J = h a^2/2 - c a (minimiser c/h) the proximal
- * point is (c + mu a_t)/(h + mu); with mu = h (1 - rho)/rho this is
- * rho c/h + (1 - rho) a_t, the damped step. For matrices h is the mean
- * eigenvalue of Gamma + l2 I, h_mean = tr(Gamma)/n + l2 (clamped at 0).
- * rho = 1 gives mu = 0, the plain minimiser; rho <= 0 leaves A as is. */
+ * form (Gamma + (l2 + mu) I has the eigenvectors of Gamma + l2 I, its
+ * eigenvalues shifted by mu). mu: for a scalar J = h a^2/2 - c a
+ * (minimiser c/h) the proximal point is (c + mu a_t)/(h + mu); with
+ * mu = h (1 - rho)/rho this is rho c/h + (1 - rho) a_t, the damped step.
+ * For matrices h is the mean eigenvalue of Gamma + l2 I, h_mean =
+ * tr(Gamma)/n + l2 (clamped at 0). rho = 1 gives mu = 0, the plain
+ * minimiser; rho <= 0 leaves A as is. */
 static int step_proximal(double *A, int n, const UpdateParams *p,
                          UpdateWork *w, UpdateReport *rep, int *lapack_info)
 {
     UpdateParams q = *p;
-    double hmean = p->l2, mu;
+    double hmean = w->trace / n + p->l2, mu;
 
     clock_start(w);
     if (!(p->rho > 0.0)) {
@@ -564,8 +601,6 @@ static int step_proximal(double *A, int n, const UpdateParams *p,
         *lapack_info = 0;
         return 0;
     }
-    for (int i = 0; i < n; i++)
-        hmean += w->Gamma[(size_t)i * n + i] / n;
     mu = p->rho < 1.0 ? fmax(hmean, 0.0) * (1.0 - p->rho) / p->rho : 0.0;
 
     /* C + mu A_t^T, and l2 + mu */
@@ -575,13 +610,30 @@ static int step_proximal(double *A, int n, const UpdateParams *p,
                 w->C[(size_t)c * n + r] += mu * A[(size_t)r * n + c];
     q.l2 += mu;
     tick(w, UPDATE_T_CAND);
-    if (update_solve_forward(w->Gamma, w->C, n, &q, w, w->Ahat, rep,
-                             lapack_info) != 0)
+    if (solve_prepared(w->C, n, &q, mu, w, w->Ahat, rep, lapack_info) != 0)
         return -1;
     clock_start(w);
     memcpy(A, w->Ahat, (size_t)n * n * sizeof(double));
     tick(w, UPDATE_T_CAND);
     return 0;
+}
+
+int update_prepare(const double *Uin, const double *Ein, int n, int K,
+                   const UpdateParams *p, UpdateWork *w, int *lapack_info)
+{
+    int info;
+
+    clock_start(w);
+    gram_gamma(Uin, p->fit_y ? NULL : Ein, n, K, p, w->Gamma);
+    w->trace = 0.0;
+    for (int i = 0; i < n; i++)
+        w->trace += w->Gamma[(size_t)i * n + i];
+    tick(w, UPDATE_T_GRAM);
+    info = eig_gamma(w->Gamma, n, p->l2, w);
+    tick(w, UPDATE_T_EIG);
+    *lapack_info = info;
+    w->prepared = info == 0;
+    return info != 0 ? -1 : 0;
 }
 
 int update_forward(double *A, const double *Uin, const double *Ein,
@@ -591,13 +643,21 @@ int update_forward(double *A, const double *Uin, const double *Ein,
 {
     size_t len = (size_t)n * K;
 
+    if (!w->prepared && update_prepare(Uin, Ein, n, K, p, w,
+                                       lapack_info) != 0) {
+        if (rep)
+            *rep = (UpdateReport){ NAN, NAN, NAN, UPDATE_SOLVER_BEST };
+        return -1;
+    }
+    w->prepared = 0;
+
     /* W = Y - E - lf BE: the target of A Uin in eq. (17), in place of Y */
     clock_start(w);
     if (E && !p->fit_y)
         cblas_daxpy((int)len, -1.0, E, 1, Y, 1);
     if (BE && p->lf != 0.0 && !p->fit_y)
         cblas_daxpy((int)len, -p->lf, BE, 1, Y, 1);
-    update_gram(Uin, p->fit_y ? NULL : Ein, Y, n, K, p, w->Gamma, w->C);
+    gram_cross(Uin, Y, n, K, p, w->C);
     tick(w, UPDATE_T_GRAM);
     if (p->step == UPDATE_STEP_PROXIMAL)
         return step_proximal(A, n, p, w, rep, lapack_info);

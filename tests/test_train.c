@@ -146,6 +146,27 @@ static void blocks_of_nodes_same_as_one_process(void **state)
     assert_same_weights(TMP "/blk_a1", TMP "/blk_a4");
 }
 
+/* the default network's shape (6 nodes, goal at the last): nodes 1-4
+ * are updated while the goal travels, nodes 5-6 prepare; with a forward
+ * pipeline of 3 blocks of unequal width (the tiny batch is not a
+ * multiple of 3) on 1, 2 and 6 ranks, sync and async */
+static void early_updates_and_pipeline_same_on_1_2_6_ranks(void **state)
+{
+    const char *sync = "--set network.nodes=6 --set train.microbatches=3",
+               *async = "--set network.nodes=6 --set train.microbatches=3 "
+                        "--set train.mode=async";
+
+    (void)state;
+    train_with(1, TMP "/pipe_s1", sync);
+    train_with(2, TMP "/pipe_s2", sync);
+    train_with(6, TMP "/pipe_s6", sync);
+    assert_same_weights(TMP "/pipe_s1", TMP "/pipe_s2");
+    assert_same_weights(TMP "/pipe_s1", TMP "/pipe_s6");
+    train_with(1, TMP "/pipe_a1", async);
+    train_with(6, TMP "/pipe_a6", async);
+    assert_same_weights(TMP "/pipe_a1", TMP "/pipe_a6");
+}
+
 /* the validation monitor reads the network without changing it: the same
  * weights and test accuracy as a run without it; with every training
  * image (monitor_train = 0) its value after the last iteration is the
@@ -439,6 +460,7 @@ int main(void)
         cmocka_unit_test(untied_diffuse_same_on_1_and_3_ranks),
         cmocka_unit_test(penalised_literal_k_proximal_same_on_1_and_3_ranks),
         cmocka_unit_test(blocks_of_nodes_same_as_one_process),
+        cmocka_unit_test(early_updates_and_pipeline_same_on_1_2_6_ranks),
         cmocka_unit_test(validation_monitor_changes_nothing_and_agrees),
         cmocka_unit_test(mixed_precision_same_on_1_and_3_ranks),
         cmocka_unit_test(async_with_probability_one_is_sync),

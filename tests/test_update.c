@@ -768,6 +768,69 @@ static void test_backward_gradient_formula_matches_differences(void **st)
     free(B);
 }
 
+/* update_prepare ahead of time (with the untied backward update in
+ * between, which shares the workspace) gives the bits of one
+ * update_forward call, for both steps; and a forward update after it
+ * consumes the prepared state (a second call prepares afresh) */
+static void test_prepared_update_equals_the_whole_update(void **state)
+{
+    const int n = 7, K = 20;
+    UpdateParams p = { .lb = 0.8, .lf = 1, .l2 = 0.5, .l3 = 0.3, .l4 = 0.2,
+                       .l5 = 0.4, .rho = 0.3, .mean = 1 };
+    double *U = randn(n * K, 50), *Ein = randn(n * K, 51);
+    double *Y = randn(n * K, 52), *E = randn(n * K, 53);
+    double *A0 = randn(n * n, 54), *Q = randn(n * K, 55);
+    double *Y1 = malloc(sizeof(double) * n * K);
+    double *Y2 = malloc(sizeof(double) * n * K), A1[49], A2[49], B[49];
+    UpdateWork *w1 = update_work_new(n), *w2 = update_work_new(n);
+    UpdateWork *w3 = update_work_new(n);
+    int info;
+
+    (void)state;
+    for (int step = UPDATE_STEP_DAMPED; step <= UPDATE_STEP_PROXIMAL;
+         step++) {
+        p.step = step;
+        memcpy(A1, A0, sizeof(A1));
+        memcpy(A2, A0, sizeof(A2));
+        memcpy(Y1, Y, sizeof(double) * n * K);
+        memcpy(Y2, Y, sizeof(double) * n * K);
+        memcpy(B, A0, sizeof(B));
+        assert_int_equal(update_forward(A1, U, Ein, Y1, E, NULL, n, K, &p,
+                                        w1, NULL, &info), 0);
+        assert_int_equal(update_prepare(U, Ein, n, K, &p, w2, &info), 0);
+        assert_int_equal(update_backward(B, Y, Q, U, A0, E, n, K, &p, w2,
+                                         &info), 0);
+        assert_int_equal(update_forward(A2, U, Ein, Y2, E, NULL, n, K, &p,
+                                        w2, NULL, &info), 0);
+        assert_memory_equal(A1, A2, sizeof(A1));
+
+        /* the next call prepares again: with other inputs it gives what
+         * a fresh workspace gives, not a mix with the old Gamma */
+        memcpy(A1, A0, sizeof(A1));
+        memcpy(A2, A0, sizeof(A2));
+        memcpy(Y1, Y, sizeof(double) * n * K);
+        memcpy(Y2, Y, sizeof(double) * n * K);
+        assert_int_equal(update_forward(A2, Q, NULL, Y2, E, NULL, n, K, &p,
+                                        w2, NULL, &info), 0);
+        assert_int_equal(update_forward(A1, Q, NULL, Y1, E, NULL, n, K, &p,
+                                        w3, NULL, &info), 0);
+        assert_memory_equal(A1, A2, sizeof(A1));
+        update_work_free(w3);
+        w3 = update_work_new(n);
+    }
+    update_work_free(w1);
+    update_work_free(w2);
+    update_work_free(w3);
+    free(U);
+    free(Ein);
+    free(Y);
+    free(E);
+    free(A0);
+    free(Q);
+    free(Y1);
+    free(Y2);
+}
+
 static void test_backward_update_zero_gradient(void **state)
 {
     const int n = 7, K = 20;
@@ -829,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_proximal_scalar_moves_fraction_rho),
         cmocka_unit_test(test_backward_gradient_formula_matches_differences),
         cmocka_unit_test(test_backward_update_zero_gradient),
+        cmocka_unit_test(test_prepared_update_equals_the_whole_update),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
