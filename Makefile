@@ -109,6 +109,7 @@ bin/msgtime: bench/msgtime.c | $(DEPS_OK)
 # GEMM peak, per-phase times, scaling and the baseline (bench/README.md);
 # BENCH_QUICK=1 for tiny sizes, BENCH_OUT=dir for another output directory
 bench: bin/nlpc_mpi bin/peak bin/msgtime
+	@scripts/install-deps.sh --bench
 	python3 bench/bench.py
 
 clean:

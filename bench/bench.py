@@ -29,8 +29,9 @@ totals, value empty for a case that did not run, note saying why):
               L machines at each network bandwidth
   batch_<f>   1 rank, batch_fraction f of the training images
   width_<N>   1 rank, synthetic IDX data of width N
-  torch       bench/torch_mlp.py to the sync_2r run's test accuracy, when
-              the file and python3-torch are there
+  torch       bench/torch_mlp.py (back-propagation, PyTorch, as many
+              threads as sync_2r has cores) to the test accuracy of
+              sync_2r, the default job on 2 ranks; not in quick mode
   projection  120 iterations of the 6-node network against the paper's
               3.5 hours
 A readable report of the same numbers goes to <out>/bench.md.
@@ -39,15 +40,19 @@ Flop counts (2 flops per multiply-add, n = width, K = batch; formulas in
 flops_node below and in docs/performance.md): the forward product 2 n^2 K,
 Gram SYRK n^2 K, cross product 2 n^2 K, propagation products 2 n^2 K each,
 eigendecomposition 10/3 n^3 and each SVD 20/3 n^3 (their dense reductions
-and back-transformations only: a lower bound), candidates and J 17.3 n^3,
+and back-transformations only: a lower bound), candidates and J 7 n^3
+(V^T C, the SYRK of R's J, the two products of the candidate kept),
 weight terms 5/3 n^3. The goal, top-k, c-sNT and scalar phases count as
 0 (element-wise passes and n Newton solves: not flop-bound).
 
 Every timing run except sync_2r trains on a subset of K training images
 and takes all of them as its batch (train.batch_fraction = 1): the shapes
 of a 15% batch of the full set, with a short evaluation afterwards.
-sync_2r trains on the full set with random 15% batches, so that its test
-accuracy is that of the real schedule, and is the target of the baseline.
+sync_2r is the default job on 2 ranks (full training set, random 15%
+batches, the configuration's iteration count), so that its test accuracy
+and seconds are those of the real run; it is the baseline's target.
+sync_2r_mb1, sync_1r_K and sync_2r_K are baselines of the same
+invocation: no forward pipeline, and one candidate instead of two.
 """
 import csv
 import json
@@ -70,6 +75,17 @@ NET_GBPS = [float(x) for x in
             os.environ.get("BENCH_NET_GBPS", "10,100").split(",") if x]
 CORES = os.cpu_count() or 1
 CONFIG = os.path.join(ROOT, "configs", "mnist_sync_6n_g6.ini")
+
+
+def config_value(key, default):
+    """a key of CONFIG, as its text"""
+    with open(CONFIG) as f:
+        m = re.search(r"^\s*%s\s*=\s*(\S+)" % key, f.read(), re.M)
+    return m.group(1) if m else default
+
+
+MB = int(config_value("microbatches", "1"))     # forward pipeline blocks
+FULL_ITERS = int(config_value("iterations", "20"))
 PHASES = ["fwd", "goal", "err", "halo", "csnt", "gram", "eig", "svd",
           "scalar", "cand", "bwd", "terms"]
 UPDATE_PHASES = ["csnt", "gram", "eig", "svd", "scalar", "cand", "bwd",
@@ -211,8 +227,9 @@ def flops_node(l, L, lG, n, K, updated, log_terms=True, best=True):
     # 2 n^3 each; the divide-and-conquer steps are not counted
     f["eig"] = 10 / 3 * n3
     f["svd"] = 20 / 3 * n3 * (2 if best else 1)
-    # V^T C; two products per candidate; J: GEMM + SYRK + LU per candidate
-    f["cand"] = 2 * n3 + (4 * n3 + (2 + 1 + 2 / 3) * n3) * (2 if best else 1)
+    # V^T C; J of R in closed form after one SYRK (K's is O(n^2)); the
+    # two products that form the candidate kept
+    f["cand"] = 2 * n3 + (n3 if best else 0.0) + 4 * n3
     if log_terms:
         f["terms"] = n3 + 2 / 3 * n3                # SYRK + LU
     return f
@@ -239,14 +256,14 @@ def peak_now(case, cores):
     return rate
 
 
-def run_trainer(case, np_, sets, cores):
-    """train ITERS iterations into <OUT>/runs/<case> with np_ ranks on the
-    first `cores` cores; the rows of log.csv after the first, and
-    summary.json"""
+def run_trainer(case, np_, sets, cores, iters=None):
+    """train `iters` (default ITERS) iterations into <OUT>/runs/<case> with
+    np_ ranks on the first `cores` cores; the rows of log.csv after the
+    first, and summary.json"""
     out = os.path.join(OUT, "runs", case)
     shutil.rmtree(out, ignore_errors=True)
     cmd = ["mpirun", "--bind-to", "none", "-np", str(np_), "bin/nlpc_mpi",
-           "--set", "train.iterations=%d" % ITERS,
+           "--set", "train.iterations=%d" % (iters or ITERS),
            "--set", "output.dir=" + out,
            "--set", "checkpoint.every=0", "--set", "checkpoint.resume=never"]
     for s in sets:
@@ -271,7 +288,7 @@ def mean(rows, key):
     return sum(vals) / len(vals) if vals else 0.0
 
 
-def analyse(case, rows, summary, L, lG, n, K, cores):
+def analyse(case, rows, summary, L, lG, n, K, cores, best=True):
     """per-node and summed phase seconds, flops and rates of one run,
     against the DGEMM peak measured just before it"""
     peak = peak_now(case, cores)
@@ -282,8 +299,8 @@ def analyse(case, rows, summary, L, lG, n, K, cores):
         res["node"][l]["wait"] = mean(rows, "t_wait_%d" % l)
         upd = [r for r in rows if r.get("J_%d" % l, "") != ""]
         share = len(upd) / len(rows)
-        fu = flops_node(l, L, lG, n, K, True)
-        fs = flops_node(l, L, lG, n, K, False)
+        fu = flops_node(l, L, lG, n, K, True, best=best)
+        fs = flops_node(l, L, lG, n, K, False, best=best)
         for p in PHASES:
             fl = share * fu[p] + (1 - share) * fs[p]
             res["pflops"][p] += fl
@@ -369,16 +386,32 @@ def subset(K):
 
 
 def case_scaling(main, L, lG, K):
+    """1, 2 and L ranks, sync and async; sync_2r is the default job (its
+    iteration count, the full training set with random batches), the
+    others train on a K-image subset for ITERS iterations. Then the same
+    invocation's baselines: sync_2r_mb1 without the forward pipeline
+    (train.microbatches = 1), and sync_1r_K and sync_2r_K with one
+    candidate (train.solver = K)."""
     res = {}
-    for mode in ("sync", "async"):
-        for np_, cores in ((1, 1), (2, min(2, CORES)), (L, min(2, CORES))):
-            case = "%s_%dr" % (mode, np_)
-            full = case == "sync_2r"
-            rows, summ, _ = run_trainer(case, np_, main + [
-                "train.mode=" + mode] + ([] if full else subset(K)), cores)
-            r = analyse(case, rows, summ, L, lG, WIDTH, K, cores)
-            res[case] = r
-            line(case, r, "  (%d ranks, %d cores)" % (np_, cores))
+    runs = [(mode, np_, cores, []) for mode in ("sync", "async")
+            for np_, cores in ((1, 1), (2, min(2, CORES)),
+                               (L, min(2, CORES)))]
+    runs += [("sync", 2, min(2, CORES), ["train.microbatches=1"]),
+             ("sync", 1, 1, ["train.solver=K"]),
+             ("sync", 2, min(2, CORES), ["train.solver=K"])]
+    for mode, np_, cores, extra in runs:
+        case = "%s_%dr" % (mode, np_) + "".join(
+            "_mb1" if "microbatches" in e else "_K" for e in extra)
+        full = case == "sync_2r"
+        rows, summ, _ = run_trainer(
+            case, np_, main + ["train.mode=" + mode] + extra +
+            ([] if full else subset(K)), cores,
+            FULL_ITERS if full and not QUICK else None)
+        r = analyse(case, rows, summ, L, lG, WIDTH, K, cores,
+                    best="train.solver=K" not in extra)
+        res[case] = r
+        line(case, r, "  (%d ranks, %d cores%s)" %
+             (np_, cores, "".join(", " + e for e in extra)))
     for mode in ("sync", "async"):
         base = res["%s_1r" % mode]["s"]
         for np_ in (2, L):
@@ -389,6 +422,16 @@ def case_scaling(main, L, lG, K):
               "(over 1 rank)" % (mode, base / res["%s_2r" % mode]["s"],
                                  base / res["%s_%dr" % (mode, L)]["s"], L),
               flush=True)
+    for a, b, what in (("sync_2r_mb1", "sync_2r", "pipeline"),
+                       ("sync_1r", "sync_1r_K", "solver_K_1r"),
+                       ("sync_2r", "sync_2r_K", "solver_K_2r")):
+        emit("speedup", what, res[a]["s"] / res[b]["s"], "x",
+             note="%s seconds per iteration / %s" % (a, b))
+    print("baselines   the pipeline: %.2fx (microbatches 1 -> %d, 2 ranks); "
+          "solver K instead of best: %.2fx on 1 rank, %.2fx on 2" %
+          (res["sync_2r_mb1"]["s"] / res["sync_2r"]["s"], MB,
+           res["sync_1r"]["s"] / res["sync_1r_K"]["s"],
+           res["sync_2r"]["s"] / res["sync_2r_K"]["s"]), flush=True)
     return res
 
 
@@ -397,25 +440,48 @@ def owner(l, P, L):
     return (l - 1) * P // L
 
 
-def model_time(node, L, lG, P, msg, other):
-    """Seconds per sync iteration with P ranks on P cores or machines:
-    the forward chain and the goal run node after node, the halo products
-    and the updates in parallel over ranks, plus one message per block
-    crossing a rank boundary on the critical path; `other` is the
-    untimed remainder of the 1-rank run."""
-    chain = sum(node[l]["fwd"] + node[l]["err"] for l in node)
-    chain += node[1]["goal"]
-    hops = sum(1 for l in range(2, L + 1)
-               if owner(l, P, L) != owner(l - 1, P, L))
-    hops += 2 if owner(lG, P, L) != 0 else 0        # U to rank 0, G back
-    halo_msg = 1 if owner(L, P, L) != owner(L - 1, P, L) else 0
-    work = [0.0] * P
-    halo = [0.0] * P
-    for l in node:
-        work[owner(l, P, L)] += sum(node[l][p] for p in UPDATE_PHASES)
-        halo[owner(l, P, L)] += node[l]["halo"]
-    return chain + max(h + w for h, w in zip(halo, work)) + \
-        (hops + halo_msg) * msg + other
+def model_time(node, L, lG, P, msg, other, M):
+    """Seconds per sync iteration with P ranks on P cores or machines, for
+    the schedule of src/train.c with goal at node lG, nogoal = zero and
+    tied weights. The forward pass is a pipeline of M column blocks: rank
+    r starts one block after rank r - 1 and ends no earlier than one
+    block after it. While the goal travels (U_lG to rank 0, G back, one
+    message each way when the goal node is elsewhere), every rank updates
+    its nodes l <= lG - 2, which need no block, and prepares Gamma and its
+    eigendecomposition (a third of the gram phase, and eig) for the
+    others; the rest of their update waits for the goal. msg is the time
+    of one n x K block, `other` the untimed remainder of the 1-rank
+    run."""
+    ranks = [[l for l in node if owner(l, P, L) == r] for r in range(P)]
+    hop = msg / M
+    start, end = [0.0] * P, [0.0] * P
+    for r in range(P):
+        F = sum(node[l]["fwd"] for l in ranks[r])
+        if r == 0:
+            end[r] = F
+        else:
+            start[r] = start[r - 1] + sum(
+                node[l]["fwd"] for l in ranks[r - 1]) / M + hop
+            end[r] = max(start[r] + F, end[r - 1] + F / M + hop)
+    gown = owner(lG, P, L)
+    away = msg if gown != 0 else 0.0
+    goal = node[1]["goal"]
+    t_goal = end[gown] + away + goal + away
+    finish = []
+    for r in range(P):
+        t, rest = end[r] + (goal if r == 0 else 0.0), 0.0
+        for l in ranks[r]:
+            upd = sum(node[l][p] for p in UPDATE_PHASES)
+            prep = node[l]["gram"] / 3 + node[l]["eig"]
+            if l <= lG - 2:
+                t += upd
+            else:
+                t += prep
+                rest += upd - prep + node[l]["err"] + node[l]["halo"]
+        if rest > 0:
+            t = max(t, t_goal) + rest
+        finish.append(t)
+    return max(finish) + other
 
 
 def case_model(res, msg, L, lG, K):
@@ -425,7 +491,7 @@ def case_model(res, msg, L, lG, K):
     emit("model", "untimed_1r", other, "s",
          note="iteration seconds not in any phase; added to every layout")
     for P in (1, 2):
-        t = model_time(one["node"], L, lG, P, msg, other)
+        t = model_time(one["node"], L, lG, P, msg, other, MB)
         meas = res["sync_%dr" % P]["s"]
         emit("model", "sync_%dr" % P, t, "s",
              note="measured %.4g s; model/measured %.3f" % (meas, t / meas))
@@ -434,14 +500,14 @@ def case_model(res, msg, L, lG, K):
               "measured (%.2f)" % (P, t, meas, t / meas), flush=True)
     # the same layout from the 2-rank run's own phase times: what is left
     # of the gap is the schedule, not the slower compute of two busy ranks
-    t = model_time(res["sync_2r"]["node"], L, lG, 2, msg, other)
+    t = model_time(res["sync_2r"]["node"], L, lG, 2, msg, other, MB)
     emit("model", "sync_2r_own_phases", t, "s",
          note="from sync_2r's own phase times; measured %.4g s" %
          res["sync_2r"]["s"])
     block = 8.0 * WIDTH * K
     for label, sec in [("shm", msg)] + [
             ("%gGbps" % g, block * 8 / (g * 1e9)) for g in NET_GBPS]:
-        t = model_time(one["node"], L, lG, L, sec, other)
+        t = model_time(one["node"], L, lG, L, sec, other, MB)
         emit("model", "sync_%dmachines_%s" % (L, label), t, "s",
              note="%d ranks on %d machines; %.4g s per block" % (L, L, sec))
         emit("model", "speedup_%dmachines_%s" % (L, label), one["s"] / t,
@@ -471,45 +537,52 @@ def case_width(widths, L, lG):
         line(case, r, "  (N = %d, K = %d)" % (n, K))
 
 
-def case_torch(target, nlpc_seconds):
+TORCH_PY = "/usr/bin/python3"     # Debian's python3-torch lives there
+
+
+def case_torch(target, nlpc_seconds, threads):
     script = os.path.join(ROOT, "bench", "torch_mlp.py")
     why = None
     if QUICK:
         why = "quick mode"
-    elif not os.path.exists(script):
-        why = "bench/torch_mlp.py not present"
-    elif subprocess.run(["python3", "-c", "import torch"], cwd=ROOT,
+    elif subprocess.run([TORCH_PY, "-c", "import torch"], cwd=ROOT,
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL).returncode != 0:
-        why = "python3-torch not installed"
+        why = "python3-torch not installed (scripts/install-deps.sh --bench)"
     emit("torch", "nlpc_seconds_to_accuracy", nlpc_seconds, "s",
          note="sync_2r train + evaluation seconds to test accuracy %s" %
          target)
+    metrics = ("seconds_to_target", "test_accuracy", "epochs", "threads",
+               "reached")
     if why:
-        for m in ("seconds_to_target", "test_accuracy", "epochs",
-                  "threads"):
+        for m in metrics:
             emit("torch", m, None, "", note="not run: " + why)
         print("torch       not run: %s" % why, flush=True)
         return
     env = dict(os.environ)
     env.pop("OPENBLAS_NUM_THREADS", None)
-    p = subprocess.run(["python3", script, "--target", "%.4f" % target],
-                       cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    cmd = [TORCH_PY, script, "--target", "%.4f" % target, "--threads",
+           str(threads), "--data", os.path.join(ROOT, "data", "mnist")]
+    p = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
     m = re.search(r"^RESULT (.*)$", p.stdout, re.M)
     if p.returncode != 0 or not m:
-        for mt in ("seconds_to_target", "test_accuracy", "epochs",
-                   "threads"):
+        for mt in metrics:
             emit("torch", mt, None, "", note="not run: torch_mlp.py "
                  "exited %d without a RESULT line" % p.returncode)
-        print("torch       failed: exit %d" % p.returncode, flush=True)
+        print("torch       failed: exit %d\n%s" % (p.returncode,
+                                                    p.stdout[-2000:]),
+              flush=True)
         return
     kv = dict(x.split("=", 1) for x in m.group(1).split())
     units = {"seconds_to_target": "s", "test_accuracy": "fraction",
-             "epochs": "epochs", "threads": "threads"}
+             "epochs": "epochs", "threads": "threads", "reached": "flag"}
     for k, u in units.items():
         emit("torch", k, float(kv[k]) if k in kv else None, u,
              note=m.group(0))
+    sec = float(kv.get("seconds_to_target", "nan"))
+    emit("torch", "ratio_nlpc_to_torch", nlpc_seconds / sec, "x",
+         note="nlpc seconds to the accuracy / torch seconds to it")
     print("torch       %s (nlpc: %.1f s to %s)" %
           (m.group(0), nlpc_seconds, target), flush=True)
 
@@ -604,7 +677,8 @@ def main():
     case_batch(main_sets, L, lG)
     case_width(widths, L, lG)
     two = res["sync_2r"]
-    case_torch(two["accuracy"], two["train_s"] + two["eval_s"])
+    case_torch(two["accuracy"], two["train_s"] + two["eval_s"],
+               two["cores"])
     case_projection(res, L)
     emit("machine", "load1_end", loadavg(), "load",
          note="1-minute load average when the benchmark ended")

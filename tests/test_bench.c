@@ -131,11 +131,14 @@ static void machine_peak_and_message_are_measured(void **state)
     assert_false(isnan(value("machine", "load1_end", "")));
 }
 
-/* every layout and mode: rates, and the phases every node goes through */
+/* every layout and mode, and the same invocation's baselines: rates, and
+ * the phases every node goes through */
 static void scaling_cases_report_every_phase_of_every_node(void **state)
 {
     static const char *cases[] = { "sync_1r", "sync_2r", "sync_6r",
-                                   "async_1r", "async_2r", "async_6r" };
+                                   "async_1r", "async_2r", "async_6r",
+                                   "sync_2r_mb1", "sync_1r_K",
+                                   "sync_2r_K" };
     static const char *phases[] = { "t_fwd", "t_goal", "t_err", "t_halo",
         "t_csnt", "t_gram", "t_eig", "t_svd", "t_scalar", "t_cand", "t_bwd",
         "t_terms", "t_wait" };
@@ -167,6 +170,9 @@ static void speedups_model_and_projection_are_there(void **state)
     assert_positive("speedup", "sync_6r");
     assert_positive("speedup", "async_2r");
     assert_positive("speedup", "async_6r");
+    assert_positive("speedup", "pipeline");
+    assert_positive("speedup", "solver_K_1r");
+    assert_positive("speedup", "solver_K_2r");
     assert_positive("model", "sync_1r");
     assert_positive("model", "sync_2r");
     assert_positive("model", "sync_2r_own_phases");
