@@ -825,7 +825,11 @@ static void node_update(Trainer *tr, TrainNode *nd, int it)
     P = eng_propagation(nd->A, Ein, BE, tr->n, tr->K, tr->up.lf, tr->up.lb,
                         nd->BEout) ? nd->BEout : NULL;
     lap(&c, nd, TERM_T_HALO, 0.0);
-    eng_csnt(nd->Q, nd->tau, E, P, tr->n, tr->K, nd->D);
+    /* without a correction the c-sNT is the sNT: Y = U, bit for bit */
+    if (E || P)
+        eng_csnt(nd->Q, nd->tau, E, P, tr->n, tr->K, nd->D);
+    else
+        memcpy(nd->D, nd->U, nk * sizeof(double));
     terms_data(tr, nd, E, P);
     if (nd->Yprev) {
         memcpy(nd->Yprev, nd->D, nk * sizeof(double));
