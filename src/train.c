@@ -57,6 +57,7 @@ typedef struct {
     double terms[TRAIN_TERMS];
     int warned_zero;    /* the all-zero output warning was printed */
     int done;           /* updated in this iteration already */
+    double te_first;    /* transform error at the first update here */
     UpdateWork *uw;
 } TrainNode;
 
@@ -791,6 +792,37 @@ static void check_finite(Trainer *tr, const double *M, size_t len, int it,
                   "init = scaled", it + 1, what);
 }
 
+/* LAPACK's info in words: a negative value names an argument it found
+ * unusable, which in these calls means NaN or Inf in a matrix */
+static const char *lapack_cause(int info)
+{
+    return info < 0 ? "NaN or Inf reached its input: the iteration ran "
+                      "away"
+                    : "it did not converge";
+}
+
+/* A transform error ||Y - Q||^2 per sample that is not finite, or that
+ * grew TRAIN_RUNAWAY times past its value at the node's first update in
+ * this process, means the iterate is running away (the weights grow
+ * without bound): stop with the numbers rather than train on garbage. */
+#define TRAIN_RUNAWAY 1e6
+
+static void check_runaway(Trainer *tr, TrainNode *nd, int it)
+{
+    double te = nd->terms[TERM_TRANSFORM];
+
+    if (nd->te_first == 0.0 && isfinite(te) && te > 0.0)
+        nd->te_first = te;
+    if (isfinite(te) && !(te > TRAIN_RUNAWAY * nd->te_first))
+        return;
+    net_fatal(tr->t, nd->l, "iteration %d: the transform error "
+              "||Y - Q||^2 per sample of node %d is %.3g (%.3g at its "
+              "first update): the iteration is running away. Lower "
+              "[train] rho, raise l2, l3 and l4, or use another reading "
+              "(train.nogoal = zero, train.target)", it + 1, nd->l, te,
+              nd->te_first);
+}
+
 /* B_l by the corrected eq. (19), from Y (in nd->D) and node l + 1's blocks */
 static void update_b(Trainer *tr, TrainNode *nd, int it)
 {
@@ -800,8 +832,8 @@ static void update_b(Trainer *tr, TrainNode *nd, int it)
                         has_error(tr, nd->l + 1) ? nd->Enext : NULL, tr->n,
                         tr->K, &tr->up, nd->uw, &info) != 0)
         net_fatal(tr->t, nd->l, "iteration %d: LAPACK failed in the "
-                  "backward update (info %d); raise [train] l5", it + 1,
-                  info);
+                  "backward update (info %d: %s); raise [train] l5", it + 1,
+                  info, lapack_cause(info));
     check_finite(tr, nd->B, (size_t)tr->n * tr->n, it, nd->l, "B");
 }
 
@@ -831,6 +863,7 @@ static void node_update(Trainer *tr, TrainNode *nd, int it)
     else
         memcpy(nd->D, nd->U, nk * sizeof(double));
     terms_data(tr, nd, E, P);
+    check_runaway(tr, nd, it);
     if (nd->Yprev) {
         memcpy(nd->Yprev, nd->D, nk * sizeof(double));
         nd->have_yprev = 1;
@@ -841,8 +874,8 @@ static void node_update(Trainer *tr, TrainNode *nd, int it)
     if (update_forward(nd->A, nd->Uin, Ein, nd->D, E, BE, tr->n, tr->K,
                        &tr->up, nd->uw, &rep, &info) != 0)
         net_fatal(tr->t, nd->l, "iteration %d: LAPACK failed in the "
-                  "forward update (info %d); lower [train] rho or raise "
-                  "l2", it + 1, info);
+                  "forward update (info %d: %s); lower [train] rho or "
+                  "raise l2", it + 1, info, lapack_cause(info));
     check_finite(tr, nd->A, (size_t)tr->n * tr->n, it, nd->l, "A");
     lap(&c, nd, TERM_T_TERMS, update_times(nd));
     nd->terms[TERM_OBJECTIVE] = rep.J;
@@ -878,8 +911,9 @@ static void node_prepare(Trainer *tr, TrainNode *nd, int it)
     if (update_prepare(nd->Uin, NULL, tr->n, tr->K, &tr->up, nd->uw,
                        &info) != 0)
         net_fatal(tr->t, nd->l, "iteration %d: LAPACK failed in the "
-                  "eigendecomposition of the forward update (info %d); "
-                  "raise [train] l2", it + 1, info);
+                  "eigendecomposition of the forward update (info %d: %s); "
+                  "lower [train] rho or raise l2", it + 1, info,
+                  lapack_cause(info));
     lap(&c, nd, TERM_T_TERMS, update_times(nd));
 }
 

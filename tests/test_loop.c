@@ -229,6 +229,34 @@ static void injected_nan_stops_every_rank_and_keeps_checkpoints(void **state)
                          0);
 }
 
+/* nogoal = diffuse runs away on the tiny set (its transform error grows
+ * from about 10 to 1e7 by iteration 21): the run stops with the numbers
+ * and the hint, every rank ends, the checkpoint of iteration 15 stays,
+ * and no weights.h5 or summary.json is written */
+static void runaway_iteration_stops_with_its_numbers(void **state)
+{
+    char cmd[512], path[256];
+    struct stat sb;
+    int rc;
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "timeout 60 " MPIRUN "-np 3 " PROG
+             "--set output.dir=%s --set train.iterations=40 "
+             "--set train.nogoal=diffuse --set checkpoint.every=5 "
+             "configs/tiny.ini", TMP "/runaway");
+    rc = run(cmd, TMP "/runaway.log");
+    assert_int_not_equal(rc, 0);
+    assert_int_not_equal(rc, 124);
+    assert_true(file_mentions(TMP "/runaway.log", "running away"));
+    assert_true(file_mentions(TMP "/runaway.log", "at its first update"));
+    assert_true(file_mentions(TMP "/runaway.log", "train.nogoal = zero"));
+    snprintf(path, sizeof(path), "%s/checkpoints/ckpt-00000015.h5",
+             TMP "/runaway");
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_not_equal(stat(TMP "/runaway/weights.h5", &sb), 0);
+    assert_int_not_equal(stat(TMP "/runaway/summary.json", &sb), 0);
+}
+
 /* 28 x 28 images: blocks of 784 x 9000 doubles (56 MB) in every message,
  * far above Open MPI's 4 KB shared-memory eager limit */
 static void write_wide_data(const char *dir, int n)
@@ -291,6 +319,7 @@ int main(void)
         cmocka_unit_test(truncated_newest_checkpoint_is_skipped),
         cmocka_unit_test(checkpoint_of_another_configuration_is_refused),
         cmocka_unit_test(injected_nan_stops_every_rank_and_keeps_checkpoints),
+        cmocka_unit_test(runaway_iteration_stops_with_its_numbers),
         cmocka_unit_test(full_width_full_batch_halo_does_not_deadlock),
     };
 
