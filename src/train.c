@@ -818,8 +818,9 @@ static void check_runaway(Trainer *tr, TrainNode *nd, int it)
     net_fatal(tr->t, nd->l, "iteration %d: the transform error "
               "||Y - Q||^2 per sample of node %d is %.3g (%.3g at its "
               "first update): the iteration is running away. Lower "
-              "[train] rho, raise l2, l3 and l4, or use another reading "
-              "(train.nogoal = zero, train.target)", it + 1, nd->l, te,
+              "[train] rho, raise l2, l3 and l4, start from network.init "
+              "= scaled, or use another reading (train.nogoal = zero, "
+              "train.target)", it + 1, nd->l, te,
               nd->te_first);
 }
 
