@@ -190,7 +190,7 @@ static const CfgOption cfg_options[] = {
     WORDS("train", "precision", OPT_ENUM, precision, "double", prec_words,
           "large products (n x n x K) in double, or in float (mixed) with "
           "every factorisation still in double"),
-    NUM("train", "microbatches", OPT_INT, microbatches, "8", 1, 100000,
+    NUM("train", "microbatches", OPT_INT, microbatches, "16", 1, 100000,
         B_LO | B_HI, "the forward pass runs over the batch in this many "
         "column blocks, so that the next rank starts on a block while this "
         "one computes the next (a pipeline); the blocks are the same on "
