@@ -59,6 +59,7 @@ typedef struct {
     double batch_fraction;
     unsigned long seed;
     double rho;                 /* on-line step */
+    double rho_decay;           /* rho_t = rho / (1 + t / rho_decay); 0 = constant */
     double lf, lb;              /* propagation weights, eq. (15) */
     double l2, l3, l4;          /* Frobenius, coherence, log-det */
     CfgScale scale;             /* data term as sum or mean over batch */

@@ -95,6 +95,10 @@ void train_set_weights(Trainer *tr, double *const *A);
 /* Batch columns per iteration, K. */
 int train_batch_size(const Trainer *tr);
 
+/* The on-line step rho of iteration it (0-based): cfg->rho, or with
+ * cfg->rho_decay = h > 0, rho / (1 + it / h). */
+double train_rho(const NlpcConfig *cfg, int it);
+
 /* One iteration (0-based index it). Collective. Stats are set on rank 0.
  * A numerical failure ends the job through net_fatal. */
 void train_step(Trainer *tr, int it, TrainStats *st);

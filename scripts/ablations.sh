@@ -12,7 +12,9 @@
 # job's network), ITER (20), LIMIT (training-file images used, default
 # 20000: 15,000 to learn from and for the SVM, 5,000 validation; 0 = all
 # 60,000), JOBS (runs at once, each one process pinned to its own core;
-# default: the number of cores), OUT (runs/ablations).
+# default: the number of cores), SVM_C (the C values tried on the default
+# run's weights with bin/nlpc_eval, default "0.1 0.3 3 10"), OUT
+# (runs/ablations).
 # The table: scripts/results-table.py OUT/<set>/*
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,7 @@ ITER=${ITER:-20}
 LIMIT=${LIMIT:-20000}
 JOBS=${JOBS:-$(nproc)}
 OUT=${OUT:-runs/ablations}
+SVM_C=${SVM_C:-0.1 0.3 3 10}
 sets=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(mnist fashion)
 
@@ -38,6 +41,9 @@ variants=(
     "step=proximal|--set train.step=proximal"
     "rho=0.1|--set train.rho=0.1"
     "rho=0.4|--set train.rho=0.4"
+    "rho_decay=10|--set train.rho_decay=10"
+    "rho_decay=10,rho=0.4|--set train.rho_decay=10 --set train.rho=0.4"
+    "l2=l3=l4=1|--set train.l2=1 --set train.l3=1 --set train.l4=1"
     "l2=l3=l4=3|--set train.l2=3 --set train.l3=3 --set train.l4=3"
     "l2=l3=l4=100|--set train.l2=100 --set train.l3=100 --set train.l4=100"
     "sparsity=N/2|--set network.sparsity=392"
@@ -107,3 +113,19 @@ for set in "${sets[@]}"; do
     done
 done
 wait
+
+# The SVM's C, on the default run's weights (the network does not depend
+# on it): bin/nlpc_eval with another eval.svm_c, the same split.
+for set in "${sets[@]}"; do
+    w=$OUT/$set/default/weights.h5
+    [ -f "$w" ] || continue
+    for c in $SVM_C; do
+        out=$OUT/$set/svm_c=$c.eval.json
+        [ -f "$out" ] || bin/nlpc_eval --set eval.svm_c="$c" --out "$out" \
+            --model "$OUT/$set/svm_c=$c.svm" "$w" > "${out%.json}.log" 2>&1 \
+            || { echo "== $out: failed"; continue; }
+        echo "== $out: $(/usr/bin/python3 -c 'import json, sys
+print("validation accuracy %.2f%%" %
+      (100 * json.load(open(sys.argv[1]))["validation_accuracy"]))' "$out")"
+    done
+done

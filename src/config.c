@@ -142,6 +142,10 @@ static const CfgOption cfg_options[] = {
         "seed of every random choice (split, batches, initial matrices)"),
     NUM("train", "rho", OPT_DOUBLE, rho, "0.2", 0, 1, B_LO | B_HI,
         "on-line step: A <- (1-rho) A + rho A_hat"),
+    NUM("train", "rho_decay", OPT_DOUBLE, rho_decay, "0", 0, 0, B_LO,
+        "iterations over which the on-line step halves: iteration t "
+        "(from 0) uses rho / (1 + t / rho_decay); 0 = rho throughout, as "
+        "in the paper"),
     NUM("train", "lf", OPT_DOUBLE, lf, "1", 0, 0, B_LO,
         "weight of the forward propagation term, eq. (15)"),
     NUM("train", "lb", OPT_DOUBLE, lb, "1", 0, 0, B_LO,

@@ -1045,6 +1045,13 @@ static void nodes_reset(Trainer *tr)
     }
 }
 
+double train_rho(const NlpcConfig *cfg, int it)
+{
+    if (!(cfg->rho_decay > 0.0))
+        return cfg->rho;
+    return cfg->rho / (1.0 + (double)it / cfg->rho_decay);
+}
+
 void train_step(Trainer *tr, int it, TrainStats *st)
 {
     double t0 = MPI_Wtime(), w0, b0;
@@ -1054,6 +1061,7 @@ void train_step(Trainer *tr, int it, TrainStats *st)
     net_counters(&w0, &b0);
     memset(st, 0, sizeof(*st));
     st->updated = draw_schedule(tr);
+    tr->up.rho = train_rho(&tr->cfg, it);
     nodes_reset(tr);
     inject_fault(tr, it);
     phase_forward(tr, it);

@@ -24,7 +24,9 @@
 
 #include <cJSON.h>
 
+#include "config.h"
 #include "harness.h"
+#include "train.h"
 
 
 static void sync_weights_same_on_1_and_3_ranks(void **state)
@@ -188,6 +190,45 @@ static void validation_monitor_changes_nothing_and_agrees(void **state)
     final = summary_number(TMP "/mon3/summary.json", "validation_accuracy");
     assert_true(final >= 0.0);
     assert_true(fabs(logged - final) < 1e-6);
+}
+
+/* rho_decay: the step of iteration t is rho / (1 + t / h), so it halves
+ * at t = h and is a third at t = 2 h; 0 keeps rho */
+static void rho_decay_follows_its_formula(void **state)
+{
+    NlpcConfig c;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    c.rho = 0.2;
+    assert_true(train_rho(&c, 0) == 0.2);
+    assert_true(train_rho(&c, 50) == 0.2);
+    c.rho_decay = 10;
+    assert_true(train_rho(&c, 0) == 0.2);
+    assert_true(fabs(train_rho(&c, 10) - 0.1) < 1e-15);
+    assert_true(fabs(train_rho(&c, 20) - 0.2 / 3) < 1e-15);
+}
+
+/* the decay counts the run's iterations, not the process's: 4 iterations,
+ * then 4 more resumed from the checkpoint on another rank count, end
+ * where 8 uninterrupted ones do; and the option changes the weights */
+static void rho_decay_continues_across_a_resume(void **state)
+{
+    const char *d = "--set train.rho_decay=2 --set checkpoint.every=4 ";
+    char opt[256];
+
+    (void)state;
+    snprintf(opt, sizeof(opt), "%s--set train.iterations=8", d);
+    train_with(3, TMP "/decay8", opt);
+    snprintf(opt, sizeof(opt), "%s--set train.iterations=4", d);
+    train_with(1, TMP "/decay4", opt);
+    snprintf(opt, sizeof(opt), "%s--set train.iterations=8", d);
+    train_with(1, TMP "/decay4", opt);
+    assert_same_weights(TMP "/decay8", TMP "/decay4");
+    assert_true(file_mentions(TMP "/decay4.log",
+                              "resumed from the checkpoint after iteration 4"));
+    train_with(1, TMP "/nodecay8", "--set train.iterations=8");
+    assert_weights_differ(TMP "/decay8", TMP "/nodecay8");
 }
 
 static void mixed_precision_same_on_1_and_3_ranks(void **state)
@@ -462,6 +503,8 @@ int main(void)
         cmocka_unit_test(blocks_of_nodes_same_as_one_process),
         cmocka_unit_test(early_updates_and_pipeline_same_on_1_2_6_ranks),
         cmocka_unit_test(validation_monitor_changes_nothing_and_agrees),
+        cmocka_unit_test(rho_decay_follows_its_formula),
+        cmocka_unit_test(rho_decay_continues_across_a_resume),
         cmocka_unit_test(mixed_precision_same_on_1_and_3_ranks),
         cmocka_unit_test(async_with_probability_one_is_sync),
         cmocka_unit_test(async_twice_with_one_seed_is_identical),
