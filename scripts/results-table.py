@@ -91,7 +91,7 @@ def chosen_table(dirs, paper):
                 e = json.load(f)
             with open(os.path.join(d, "summary.json")) as f:
                 s = json.load(f)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             print("| %s | not finished |" % name + " |" * (len(head) - 2))
             continue
         it = e["iteration"]
@@ -145,7 +145,7 @@ def main():
         try:
             with open(path) as f:
                 s = json.load(f)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             print("| %s | not finished |" % name + " |" * (len(head) - 2))
             continue
         except json.JSONDecodeError as e:
