@@ -46,7 +46,7 @@ variants=(
     "l2=l3=l4=1|--set train.l2=1 --set train.l3=1 --set train.l4=1"
     "l2=l3=l4=3|--set train.l2=3 --set train.l3=3 --set train.l4=3"
     "l2=l3=l4=100|--set train.l2=100 --set train.l3=100 --set train.l4=100"
-    "sparsity=N/2|--set network.sparsity=392"
+    "sparsity=392|--set network.sparsity=392"
     "sparsity=half|--set network.sparsity=HALF"
     "threshold=absolute|--set network.threshold=absolute --set network.tau=0.5"
     "goal=penalised|--set train.goal_solver=penalised"
