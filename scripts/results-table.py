@@ -69,6 +69,24 @@ def best_iteration(d):
     return best
 
 
+def failure(d):
+    """why DIR has no summary.json: the first error line of DIR.log (what
+    ablations.sh and table1.sh keep), else: not finished"""
+    try:
+        with open(os.path.normpath(d) + ".log", errors="replace") as f:
+            for ln in f:
+                if ln.startswith("nlpc_mpi: "):
+                    msg = ln[len("nlpc_mpi: "):].strip()
+                    m = re.match(r"rank \d+, node (\d+): iteration (\d+): "
+                                 r".*running away", msg)
+                    if m:
+                        return "ran away (node %s, iteration %s)" % m.groups()
+                    return "failed: " + msg[:100]
+    except OSError:
+        pass
+    return "not finished"
+
+
 def command(s, it):
     cfg = "configs/%s_%s_%dn_g%d.ini" % (s["data_set"], s["mode"],
                                          s["nodes"], s["goal_node"])
@@ -122,6 +140,10 @@ def main():
                     help="show the paper's Table 1 accuracy")
     ap.add_argument("--test", action="store_true",
                     help="show test accuracy and time (reported rows only)")
+    ap.add_argument("--versus", metavar="REF",
+                    help="add the validation accuracy's difference from "
+                    "run directory REF, in points, and seconds per "
+                    "iteration")
     a = ap.parse_args()
     if a.best_iteration:
         for d in a.dirs:
@@ -133,6 +155,12 @@ def main():
 
     head = ["run", "data", "nodes", "goal", "mode", "iterations",
             "validation %"]
+    ref = None
+    if a.versus:
+        with open(os.path.join(a.versus, "summary.json")) as f:
+            ref = json.load(f)
+        head += ["vs %s" % os.path.basename(os.path.normpath(a.versus)),
+                 "s/iteration"]
     if a.test:
         head += ["test %", "train s", "s/iteration", "ranks"]
     if a.paper:
@@ -146,7 +174,7 @@ def main():
             with open(path) as f:
                 s = json.load(f)
         except (FileNotFoundError, NotADirectoryError):
-            print("| %s | not finished |" % name + " |" * (len(head) - 2))
+            print("| %s | %s |" % (name, failure(d)) + " |" * (len(head) - 2))
             continue
         except json.JSONDecodeError as e:
             sys.exit("results-table.py: %s is not valid JSON: %s" % (path, e))
@@ -154,6 +182,10 @@ def main():
         ran = it - s.get("resumed_from_iteration", 0)
         row = [name, s["data_set"], str(s["nodes"]), str(s["goal_node"]),
                s["mode"], str(it), pct(s.get("validation_accuracy"))]
+        if ref:
+            row += ["%+.2f" % (100.0 * (s["validation_accuracy"] -
+                                        ref["validation_accuracy"])),
+                    "%.2f" % (s["train_seconds"] / max(ran, 1))]
         if a.test:
             row += [pct(s["test_accuracy"]), "%.0f" % s["train_seconds"],
                     "%.2f" % (s["train_seconds"] / max(ran, 1)),
