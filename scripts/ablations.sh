@@ -13,8 +13,10 @@
 # 20000: 15,000 to learn from and for the SVM, 5,000 validation; 0 = all
 # 60,000), JOBS (runs at once, each one process pinned to its own core;
 # default: the number of cores), SVM_C (the C values tried on the default
-# run's weights with bin/nlpc_eval, default "0.1 0.3 3 10"), OUT
-# (runs/ablations).
+# run's weights with bin/nlpc_eval, default "0.1 0.3 3 10"), EXTRA (more
+# --set options for every run, e.g. another starting point), ONLY (an
+# extended regular expression: run only the variants whose names match),
+# OUT (runs/ablations).
 # The table: scripts/results-table.py OUT/<set>/*
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,8 @@ ITER=${ITER:-20}
 LIMIT=${LIMIT:-20000}
 JOBS=${JOBS:-$(nproc)}
 OUT=${OUT:-runs/ablations}
+EXTRA=${EXTRA:-}
+ONLY=${ONLY:-}
 SVM_C=${SVM_C:-0.1 0.3 3 10}
 sets=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(mnist fashion)
@@ -63,7 +67,8 @@ run_one() {
     if taskset -c "$core" mpirun --bind-to none -np 1 bin/nlpc_mpi \
             --set train.iterations="$ITER" --set output.dir="$dir" \
             --set data.train_limit="$LIMIT" --set checkpoint.every=0 \
-            --set checkpoint.resume=never $opts "$cfg" > "$dir.log" 2>&1
+            --set checkpoint.resume=never $EXTRA $opts "$cfg" \
+            > "$dir.log" 2>&1
     then
         echo "== $dir: $(grep -E '^validation accuracy' "$dir.log")"
     else
@@ -102,6 +107,9 @@ for set in "${sets[@]}"; do
         name=${v%%|*}
         opts=${v#*|}
         opts=${opts//HALF/$half}
+        if [ -n "$ONLY" ] && ! grep -qE -- "$ONLY" <<< "$name"; then
+            continue
+        fi
         dir=$OUT/$set/$name
         if [ -f "$dir/summary.json" ]; then
             echo "== $dir: done already"
