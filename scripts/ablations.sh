@@ -37,6 +37,8 @@ sets=("$@")
 # name|options; HALF becomes half the default top-k levels N / (2 l)
 variants=(
     "default|"
+    "seed=2|--set train.seed=2"
+    "seed=3|--set train.seed=3"
     "init=scaled|--set network.init=scaled"
     "nogoal=literal|--set train.nogoal=literal"
     "nogoal=diffuse|--set train.nogoal=diffuse"
