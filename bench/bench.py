@@ -330,7 +330,7 @@ def analyse(case, rows, summary, L, lG, n, K, cores, best=True):
     res["train_s"] = summary.get("train_seconds", 0.0)
     res["eval_s"] = summary.get("eval_seconds", 0.0)
     emit(case, "test_accuracy", res["accuracy"], "fraction",
-         note="after %d iterations" % ITERS)
+         note="after %d iterations" % summary.get("iterations_done", ITERS))
     emit(case, "train_eval_seconds", res["train_s"] + res["eval_s"], "s")
     return res
 

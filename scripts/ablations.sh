@@ -17,7 +17,7 @@
 # --set options for every run, e.g. another starting point), ONLY (an
 # extended regular expression: run only the variants whose names match),
 # OUT (runs/ablations).
-# The table: scripts/results-table.py OUT/<set>/*
+# The table: scripts/results-table.py --versus OUT/<set>/default OUT/<set>/*/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

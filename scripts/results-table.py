@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Markdown table of finished runs, one row per output directory.
 
-    scripts/results-table.py [--paper] [--test] DIR [DIR ...]
+    scripts/results-table.py [--paper] [--test] [--versus REF] DIR [DIR ...]
     scripts/results-table.py --chosen [--paper] DIR [DIR ...]
     scripts/results-table.py --best-iteration DIR
 
 Reads DIR/summary.json (written at the end of a run) and prints data set,
 network, schedule, iterations, validation accuracy and, with --test, test
 accuracy, training seconds and seconds per iteration. With --paper the
-paper's Table 1 accuracy for the same network is shown beside it.
-Directories without summary.json are listed as "not finished".
+paper's Table 1 accuracy for the same network is shown beside it; with
+--versus REF, each run's validation accuracy minus that of run directory
+REF (in points) and its seconds per iteration. Directories without
+summary.json are listed as "not finished", or with the error of their
+DIR.log when the run failed.
 
 --best-iteration prints the iteration of DIR/log.csv with the highest
 validation accuracy (the val_acc column of eval.monitor_every; the

@@ -119,7 +119,8 @@ static const CfgOption cfg_options[] = {
         "(0 = the last node)"),
     WORDS("network", "init", OPT_ENUM, init, "scaled", init_words,
           "initial matrices: entries N(0,1)/sqrt(N) (scaled) or N(0,1) "
-          "(normal, the paper's; much worse with six nodes)"),
+          "(normal, the paper's: better where it does not run away; "
+          "see docs/results.md)"),
     WORDS("network", "threshold", OPT_ENUM, threshold, "topk", thr_words,
           "sNT threshold: keep the sparsity largest |q| of each column "
           "(topk) or subtract network.tau from every |q| (absolute)"),

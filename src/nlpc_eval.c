@@ -132,7 +132,7 @@ static void usage(FILE *f)
         "line.\n\n"
         "Examples:\n"
         "  bin/nlpc_eval runs/mnist_sync_6n_g6/checkpoints/"
-        "ckpt-00000030.h5\n"
+        "ckpt-00000020.h5\n"
         "  bin/nlpc_eval runs/mnist_sync_6n_g6/weights.h5\n"
         "  bin/nlpc_eval --set eval.svm_c=4 --out c4.json "
         "runs/mnist_sync_6n_g6/weights.h5\n"
