@@ -4,10 +4,10 @@
  *
  * Any rank count P from 1 to L: rank r owns a contiguous block of nodes
  * (one rank per node when P = L, every node in one process when P = 1).
- * Blocks only travel between neighbours and to or from rank 0; nothing here broadcasts a block. Every MPI return value is
- * checked: a failed call or a message of the wrong size prints the rank,
- * the node and the cause and ends the job with MPI_Abort, so that no rank
- * is left waiting.
+ * Blocks only travel between neighbours and to or from rank 0; nothing
+ * here broadcasts a block. Every MPI return value is checked: a failed
+ * call or a message of the wrong size prints the rank, the node and the
+ * cause and ends the job with MPI_Abort, so that no rank is left waiting.
  */
 #ifndef NLPC_NET_H
 #define NLPC_NET_H
