@@ -221,10 +221,13 @@ job_field() {
 
 # wait_job ID SECONDS: wait until every task of the job has ended; its
 # final states in STATE. SLURM holds a requeued job back for about 2
-# minutes: here it is made eligible at once. (No $(wait_job): a signal to
-# this script would wait for the subshell.)
+# minutes: here it is made eligible 3 s after it is pending again. Not at
+# once: slurmd refuses a credential issued in the same second as the
+# revocation of the run before ("Job credential revoked"), and the job
+# then fails. (No $(wait_job): a signal to this script would wait for
+# the subshell.)
 wait_job() {
-    local id=$1 deadline=$((SECONDS + $2)) s done_ restarts
+    local id=$1 deadline=$((SECONDS + $2)) s done_ restarts pending=-1
     while [ "$SECONDS" -lt "$deadline" ]; do
         STATE=$(job_field "$id" JobState | sort -u | tr '\n' ' ')
         STATE=${STATE% }
@@ -239,7 +242,11 @@ wait_job() {
         [ "$done_" -eq 1 ] && [ -n "$STATE" ] && return 0
         restarts=$(job_field "$id" Restarts | head -n 1)
         if [ "$STATE" = PENDING ] && [ "${restarts:-0}" -gt 0 ]; then
-            scontrol update JobId="$id" StartTime=now 2>/dev/null
+            [ "$pending" -ge 0 ] || pending=$SECONDS
+            [ $((SECONDS - pending)) -ge 3 ] &&
+                scontrol update JobId="$id" StartTime=now 2>/dev/null
+        else
+            pending=-1
         fi
         sleep 0.5
     done
