@@ -13,8 +13,8 @@
 # 20000: 15,000 to learn from and for the SVM, 5,000 validation; 0 = all
 # 60,000), JOBS (runs at once, each one process pinned to its own core;
 # default: the number of cores), SVM_C (the C values tried on the default
-# run's weights with bin/nlpc_eval, default "0.1 0.3 3 10"), EXTRA (more
-# --set options for every run, e.g. another starting point), ONLY (an
+# run's weights with bin/nlpc_eval, default "0.1 0.3 3 10"; empty: none),
+# EXTRA (more --set options for every run, e.g. another starting point), ONLY (an
 # extended regular expression: run only the variants whose names match),
 # OUT (runs/ablations).
 # The table: scripts/results-table.py --versus OUT/<set>/default OUT/<set>/*/
@@ -30,7 +30,7 @@ JOBS=${JOBS:-$(nproc)}
 OUT=${OUT:-runs/ablations}
 EXTRA=${EXTRA:-}
 ONLY=${ONLY:-}
-SVM_C=${SVM_C:-0.1 0.3 3 10}
+SVM_C=${SVM_C-0.1 0.3 3 10}
 sets=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(mnist fashion)
 
@@ -134,8 +134,6 @@ for set in "${sets[@]}"; do
         [ -f "$out" ] || bin/nlpc_eval --set eval.svm_c="$c" --out "$out" \
             --model "$OUT/$set/svm_c=$c.svm" "$w" > "${out%.json}.log" 2>&1 \
             || { echo "== $out: failed"; continue; }
-        echo "== $out: $(/usr/bin/python3 -c 'import json, sys
-print("validation accuracy %.2f%%" %
-      (100 * json.load(open(sys.argv[1]))["validation_accuracy"]))' "$out")"
+        echo "== $out: $(grep -E '^validation accuracy' "${out%.json}.log")"
     done
 done

@@ -113,7 +113,7 @@ def chosen_table(dirs, paper):
             with open(os.path.join(d, "summary.json")) as f:
                 s = json.load(f)
         except (FileNotFoundError, NotADirectoryError):
-            print("| %s | not finished |" % name + " |" * (len(head) - 2))
+            print("| %s | %s |" % (name, failure(d)) + " |" * (len(head) - 2))
             continue
         it = e["iteration"]
         secs = sum(float(r["seconds"]) for r in log_rows(d)
